@@ -1,0 +1,47 @@
+# zhaoshang — every command a developer or CI needs. `make` sets up .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+API := services/gateway/api/zhaoshang_pb2.py
+NAME ?=
+
+.PHONY: all install run test lint unit integration e2e bench clean
+
+all: install
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+$(API): $(STAMP) proto/zhaoshang/v1/*.proto services/gateway/codegen.py
+	$(PY) -m services.gateway.codegen
+
+install: $(STAMP) $(API)
+
+run: install
+	$(PY) -m services.run
+
+lint: install
+	$(VENV)/bin/ruff check services tests
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(PY) -m pytest tests
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+integration: install
+	$(PY) -m pytest tests/integration
+
+e2e: install
+	$(PY) -m pytest tests/e2e
+
+bench: install
+	$(PY) -m bench $(if $(NAME),--name $(NAME),)
+
+clean:
+	rm -rf $(VENV) var services/gateway/api
