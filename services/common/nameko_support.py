@@ -1,0 +1,86 @@
+"""nameko glue every service shares: the Application as a dependency, with its outbox relay."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from kombu import Queue
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+
+from services.common.consumer import ConsumerApplication, Pull
+from services.common.relay import OutboxRelay, events_exchange
+from services.common.store import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+RELAY_IDLE_SECONDS = 1.0
+
+
+class EventSourcedApplication(DependencyProvider):
+    """Owns one service's eventsourcing Application for the container's life.
+
+    With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
+    (low latency) and at least once a second (to retry after a broker outage).
+    """
+
+    def __init__(self, factory: Callable[[], ServiceApplication], relay_as: str | None = None):
+        self.factory = factory
+        self.relay_as = relay_as
+        self.app: ServiceApplication | None = None
+        self.relay: OutboxRelay | None = None
+        self._wake = threading.Event()
+        self._stopping = False
+
+    def setup(self) -> None:
+        self.app = self.factory()
+        if self.relay_as:
+            self.relay = OutboxRelay(self.app, self.relay_as, self.container.config["AMQP_URI"])
+            self.app.on_recorded(self._wake.set)
+
+    def start(self) -> None:
+        if self.relay is not None:
+            self.container.spawn_managed_thread(self._run_relay)
+
+    def _run_relay(self) -> None:
+        assert self.relay is not None
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                while self.relay.pump():
+                    pass
+            except Exception:
+                log.exception("outbox relay of %s failed; retrying", self.relay_as)
+            self._wake.wait(RELAY_IDLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self.relay is not None:
+            self.relay.close()
+        if self.app is not None:
+            self.app.close()
+
+    def get_dependency(self, worker_ctx) -> ServiceApplication:
+        assert self.app is not None
+        return self.app
+
+
+CATCH_UP_SECONDS = 10
+
+
+def upstream_queue(consumer: str, upstream: str) -> Queue:
+    """The durable queue on which `consumer` receives `upstream`'s wire messages."""
+    return Queue(
+        f"{consumer}.{upstream}", exchange=events_exchange, routing_key=upstream, durable=True
+    )
+
+
+def catch_up(app: ConsumerApplication, upstream: str, pull: Pull) -> None:
+    """Pull what `upstream` has beyond our position; an upstream not running yet is no error."""
+    try:
+        app.catch_up(upstream, pull)
+    except UnknownService:
+        log.info("%s is not running yet; catching up later", upstream)

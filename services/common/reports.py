@@ -1,0 +1,154 @@
+"""Applying a batch of validated reports to a service's aggregates, exactly once each.
+
+A `Receipt` aggregate per `event_id` is saved in the same transaction as the changes a report
+caused: a resend finds it and is answered "duplicate" (or "conflict" when the content differs),
+and two replicas racing on the same report collide on the receipt's version instead of both
+applying it (DESIGN §5.2).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from services.common import contracts, ids
+from services.common.contracts import Report
+from services.common.relay import read_message
+from services.common.rules import RuleBroken
+from services.common.store import ServiceApplication
+from services.common.wire import wire_event
+
+ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
+SAVE_ATTEMPTS = 5
+
+
+class Receipt(Aggregate):
+    """That a report was accepted: its type, its content digest, the project it was about."""
+
+    @staticmethod
+    def create_id(event_id: str, **_: Any) -> UUID:
+        return ids.receipt_id(event_id)
+
+    @event("Recorded")
+    def __init__(self, event_id: str, type: str, digest: str, project_code: str | None):
+        self.event_id = event_id
+        self.type = type
+        self.digest = digest
+        self.project_code = project_code
+
+
+class Batch:
+    """The aggregates one batch touches, loaded once and saved together."""
+
+    def __init__(self, app: ServiceApplication) -> None:
+        self.app = app
+        self.touched: dict[UUID, Aggregate] = {}
+
+    def get(self, aggregate_id: UUID) -> Any | None:
+        if aggregate_id not in self.touched:
+            try:
+                self.touched[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+        return self.touched[aggregate_id]
+
+    def add(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            self.touched[aggregate.id] = aggregate
+
+    def receipt(self, event_id: UUID) -> Receipt | None:
+        return self.get(ids.receipt_id(event_id))
+
+
+def outcome(report: Report, status: str, errors: Iterable[contracts.FieldError] = ()) -> dict:
+    return {
+        "event_id": str(report.event_id),
+        "status": status,
+        "errors": [e.to_dict() for e in errors],
+    }
+
+
+def broken(error: RuleBroken) -> contracts.FieldError:
+    return contracts.error(error.field, error.value, error.rule, error.message_zh, error.message_en)
+
+
+def reused(report: Report) -> contracts.FieldError:
+    return contracts.error(
+        "event_id",
+        str(report.event_id),
+        "event_id_reused",
+        f"event_id {report.event_id} 已用于内容不同的另一份报告；更正请发送新的 event_id",
+        f"event_id {report.event_id} was already used for a report with different content; "
+        "send a correction under a new event_id",
+    )
+
+
+class ReportApplication(ServiceApplication, ABC):
+    """A service that owns some report types: applies them, answers per report."""
+
+    service: ClassVar[str]
+
+    @abstractmethod
+    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
+        """Check the report against the domain's rules and change aggregates in `batch`.
+
+        Raise RuleBroken before changing anything when a rule is broken.
+        """
+
+    def ingest(
+        self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """Apply a run of reports in order and save all changes in one transaction.
+
+        `context` carries what the service looked up elsewhere for this run (tracking: the
+        projects' states in registry).
+        """
+        context = context or {}
+        for _ in range(SAVE_ATTEMPTS):
+            batch = Batch(self)
+            outcomes = [self._apply_one(report, batch, context) for report in reports]
+            try:
+                self.save(*batch.touched.values())
+            except IntegrityError:
+                # Another replica changed one of these aggregates first: start again from
+                # what is stored now (its receipts turn our resends into duplicates).
+                continue
+            return outcomes
+        raise RuntimeError(f"{self.service}: could not save a batch after {SAVE_ATTEMPTS} tries")
+
+    def _apply_one(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:
+        receipt = batch.receipt(report.event_id)
+        if receipt is not None:
+            if receipt.digest == report.digest():
+                return outcome(report, DUPLICATE)
+            return outcome(report, CONFLICT, [reused(report)])
+        try:
+            self.apply(report, batch, context)
+        except RuleBroken as error:
+            return outcome(report, REJECTED, [broken(error)])
+        batch.add(
+            Receipt(
+                event_id=str(report.event_id),
+                type=report.type,
+                digest=report.digest(),
+                project_code=report.payload.get("project_code"),
+            )
+        )
+        return outcome(report, ACCEPTED)
+
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        return read_message(self, self.service, start, stop, limit)
+
+    def wire_history(self, aggregate_id: UUID) -> list[dict]:
+        """Every public event of one aggregate, in order (Audit.GetHistory)."""
+        return [
+            e
+            for e in (wire_event(self.service, None, d) for d in self.events.get(aggregate_id))
+            if e is not None
+        ]

@@ -1,0 +1,119 @@
+"""Each service's event store: a SQLite file under var/ by default, a PostgreSQL schema in
+production.
+
+`ServiceApplication` is the eventsourcing Application every service builds on. It records with a
+process recorder, so tracking rows (the outbox position, an upstream's position) commit in the same
+transaction as the events they belong to, and it lets the outbox relay know when something new
+was recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Transcoding
+
+SQLITE = "eventsourcing.sqlite"
+POSTGRES = "eventsourcing.postgres"
+
+
+class DateAsISO(Transcoding):
+    """Business dates (occurred_on, deadlines) are plain dates, Asia/Shanghai."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def var_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where local state lives (SQLite files, circulars); `ZHAOSHANG_VAR`, default ./var."""
+    path = Path(environ.get("ZHAOSHANG_VAR", "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The eventsourcing environment for one service's store.
+
+    SQLite: one file per service, `var/<service>.sqlite`. PostgreSQL (`PERSISTENCE_MODULE=
+    eventsourcing.postgres`): the `POSTGRES_*` variables, one schema per service (default: the
+    service's name), created here if missing.
+    """
+    persistence = environ.get("PERSISTENCE_MODULE", SQLITE)
+    env = {"PERSISTENCE_MODULE": persistence, "CREATE_TABLE": "y"}
+    if persistence == SQLITE:
+        env["SQLITE_DBNAME"] = str(var_dir(environ) / f"{service}.sqlite")
+        env["SQLITE_LOCK_TIMEOUT"] = environ.get("SQLITE_LOCK_TIMEOUT", "30")
+    elif persistence == POSTGRES:
+        env.update(
+            POSTGRES_DBNAME=environ.get("POSTGRES_DBNAME", "zhaoshang"),
+            POSTGRES_HOST=environ.get("POSTGRES_HOST", "127.0.0.1"),
+            POSTGRES_PORT=environ.get("POSTGRES_PORT", "5432"),
+            POSTGRES_USER=environ.get("POSTGRES_USER", "postgres"),
+            POSTGRES_PASSWORD=environ.get("POSTGRES_PASSWORD", ""),
+            POSTGRES_SCHEMA=environ.get(f"{service.upper()}_POSTGRES_SCHEMA", service),
+            POSTGRES_POOL_SIZE=environ.get("POSTGRES_POOL_SIZE", "5"),
+        )
+        ensure_postgres_schema(env)
+    else:
+        raise ValueError(
+            f"PERSISTENCE_MODULE={persistence!r} is not supported; use {SQLITE} or {POSTGRES}"
+        )
+    return env
+
+
+def ensure_postgres_schema(env: Mapping[str, str]) -> None:
+    """eventsourcing creates tables but not the schema they live in."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
+        )
+
+
+class ServiceApplication(Application):
+    """An eventsourcing Application with a process recorder and a hook after each save."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._listeners: list[Callable[[], None]] = []
+        super().__init__(env=dict(env) if env is not None else None)
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def on_recorded(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every save (the outbox relay wakes up on it)."""
+        self._listeners.append(listener)
+
+    def _notify(self, recordings: list[Any]) -> None:
+        if recordings:
+            for listener in self._listeners:
+                listener()

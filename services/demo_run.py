@@ -1,0 +1,72 @@
+"""Load the demo quarter through the public Ingest API and print its ranking (for `make run`)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+
+from services.demo import demo_rejects, generate_demo
+from services.gateway.client import GatewayClient
+
+BATCH = 500
+INDICATORS = (
+    ("registrations", "注册"),
+    ("construction_starts", "开工"),
+    ("production_starts", "投产"),
+    ("capital_arrived", "到资(亿)"),
+    ("key_project_landings", "重大落地"),
+    ("leader_trips", "外出招商"),
+)
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def cell(text: str, size: int, right: bool = False) -> str:
+    pad = " " * max(0, size - width(text))
+    return pad + text if right else text + pad
+
+
+def ranking_table(ranking: dict) -> str:
+    header = [cell("名次", 4), cell("市州", 18)]
+    header += [cell(name, 10, right=True) for _, name in INDICATORS]
+    header += [cell("总分", 8, right=True)]
+    lines = [" ".join(header)]
+    for row in ranking["rows"]:
+        points = [row["indicators"][key]["points"] for key, _ in INDICATORS]
+        line = [cell(str(row["rank"]), 4), cell(row["name"], 18)]
+        line += [cell(p, 10, right=True) for p in points]
+        line += [cell(row["total"], 8, right=True)]
+        lines.append(" ".join(line))
+    if ranking.get("summons"):
+        names = {row["region"]: row["name"] for row in ranking["rows"]}
+        lines.append("约谈名单 (summons): " + "、".join(names[c] for c in ranking["summons"]))
+    return "\n".join(lines)
+
+
+def load_demo(target: str, quarter: str) -> dict:
+    reports = generate_demo(quarter)
+    with GatewayClient(target) as client:
+        outcomes: list[dict] = []
+        for start in range(0, len(reports), BATCH):
+            outcomes += client.publish(reports[start : start + BATCH])
+        rejected = client.publish(demo_rejects())
+        counts = Counter(o["status"] for o in outcomes)
+        print(
+            f"演示数据 / demo {quarter}: {len(reports)} reports — "
+            + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+        )
+        for outcome in rejected:
+            error = outcome["errors"][0] if outcome["errors"] else {}
+            print(f"  拒收示例 / rejected on purpose: {error.get('message_zh', outcome['status'])}")
+        for outcome in outcomes:
+            if outcome["status"] != "accepted":
+                print(f"  {outcome['status']}: {outcome['errors']}")
+        ranking = client.publish_ranking(quarter)
+    print(
+        f"\n{quarter} 各市州招商引资工作评分排名（政策 {ranking['policy_version']}，"
+        f"哈希 {ranking['hash'][:16]}…）"
+    )
+    print(ranking_table(ranking))
+    return ranking

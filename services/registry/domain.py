@@ -1,0 +1,350 @@
+"""Registry's domain: projects on the four lists of (二), their 五个一, and leaders.
+
+Each domain event names the v1 wire type it is published as; its fields are the payload.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.common import ids
+from services.common.rules import RuleBroken
+
+# The four lists of (二), in the order a project moves along them.
+PROMOTION, TRACKING, SIGNED, STARTED = "promotion", "tracking", "signed", "started"
+LIST_NAMES_ZH = {
+    PROMOTION: "推介清单",
+    TRACKING: "跟踪清单",
+    SIGNED: "签约清单",
+    STARTED: "开工清单",
+}
+LIST_ORDER = (PROMOTION, TRACKING, SIGNED, STARTED)
+
+
+class Project(Aggregate):
+    """A 招商引资 project, from the promotion list (推介) to the started list (开工)."""
+
+    class Proposed(Aggregate.Created):
+        wire_type = "project.proposed"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        name: str
+        investor: dict
+        industry: str
+        region: str
+        prefecture: str
+        total_investment: Decimal
+        categories: list
+        channel: str
+        key_project: bool
+
+    class TrackingStarted(Aggregate.Event):
+        wire_type = "project.tracking_started"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+
+    class Signed(Aggregate.Event):
+        wire_type = "project.signed"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        contract_investment: Decimal
+        increase: Decimal  # what this signing adds: all of it the first time, then the rise
+
+    class Assigned(Aggregate.Event):
+        wire_type = "project.assigned"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        leader: str
+        task_force: str
+        plan: str
+
+    class Corrected(Aggregate.Event):
+        wire_type = "project.corrected"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        changes: dict
+        previous: dict
+        reason: str
+        prefecture: str
+        key_project: bool
+
+    class Withdrawn(Aggregate.Event):
+        wire_type = "project.withdrawn"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        reason: str
+
+    @staticmethod
+    def create_id(project_code: str, **_: Any) -> UUID:
+        return ids.project_id(project_code)
+
+    @event(Proposed)
+    def __init__(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        name: str,
+        investor: dict,
+        industry: str,
+        region: str,
+        prefecture: str,
+        total_investment: Decimal,
+        categories: list,
+        channel: str,
+        key_project: bool,
+    ) -> None:
+        self.code = project_code
+        self.facts = {
+            "name": name,
+            "investor": investor,
+            "industry": industry,
+            "region": region,
+            "total_investment": total_investment,
+            "categories": categories,
+            "channel": channel,
+        }
+        self.prefecture = prefecture
+        self.key_project = key_project
+        self.stage = PROMOTION
+        self.withdrawn = False
+        self.contract_investment: Decimal | None = None
+        self.five_in_one: dict | None = None
+        self.proposed_by = source
+
+    # Rules --------------------------------------------------------------------------------
+
+    def check_active(self) -> None:
+        if self.withdrawn:
+            raise RuleBroken(
+                "payload.project_code",
+                self.code,
+                "project_withdrawn",
+                f"项目 {self.code} 已撤销，不能再报告",
+                f"project {self.code} was withdrawn; nothing more can be reported on it",
+            )
+
+    def check_move(self, target: str) -> None:
+        self.check_active()
+        if LIST_ORDER.index(target) <= LIST_ORDER.index(self.stage):
+            raise RuleBroken(
+                "type",
+                target,
+                "list_move_not_allowed",
+                f"项目 {self.code} 已在{LIST_NAMES_ZH[self.stage]}，"
+                f"不能移回{LIST_NAMES_ZH[target]}",
+                f"project {self.code} is on the {self.stage} list; it cannot move back to {target}",
+            )
+
+    def check_increase(self, contract_investment: Decimal) -> None:
+        if self.contract_investment is not None and contract_investment <= self.contract_investment:
+            raise RuleBroken(
+                "payload.contract_investment",
+                contract_investment,
+                "not_an_increase",
+                f"项目 {self.code} 已按 {self.contract_investment} 亿元签约；再次签约须为增资，"
+                f"{contract_investment} 亿元不高于原额",
+                f"project {self.code} was signed at {self.contract_investment}; a later signing "
+                f"must raise it, {contract_investment} does not",
+            )
+
+    # Commands -----------------------------------------------------------------------------
+
+    def start_tracking(self, event_id: str, source: str, occurred_on: date) -> None:
+        self.check_move(TRACKING)
+        self._start_tracking(event_id, source, occurred_on, self.code)
+
+    @event(TrackingStarted)
+    def _start_tracking(
+        self, event_id: str, source: str, occurred_on: date, project_code: str
+    ) -> None:
+        self.stage = TRACKING
+
+    def sign(self, event_id: str, source: str, occurred_on: date, contract: Decimal) -> None:
+        self.check_active()
+        self.check_increase(contract)
+        increase = contract - (self.contract_investment or Decimal(0))
+        self._sign(event_id, source, occurred_on, self.code, contract, increase)
+
+    @event(Signed)
+    def _sign(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        contract_investment: Decimal,
+        increase: Decimal,
+    ) -> None:
+        self.contract_investment = contract_investment
+        if self.stage != STARTED:
+            self.stage = SIGNED
+
+    def assign(
+        self, event_id: str, source: str, occurred_on: date, leader: str, task_force: str, plan: str
+    ) -> None:
+        self.check_active()
+        self._assign(event_id, source, occurred_on, self.code, leader, task_force, plan)
+
+    @event(Assigned)
+    def _assign(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        leader: str,
+        task_force: str,
+        plan: str,
+    ) -> None:
+        self.five_in_one = {"leader": leader, "task_force": task_force, "plan": plan}
+
+    def correct(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        changes: dict,
+        reason: str,
+        prefecture: str,
+        key_project: bool,
+    ) -> None:
+        self.check_active()
+        previous = {key: self.facts[key] for key in changes}
+        self._correct(
+            event_id,
+            source,
+            occurred_on,
+            self.code,
+            changes,
+            previous,
+            reason,
+            prefecture,
+            key_project,
+        )
+
+    @event(Corrected)
+    def _correct(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        changes: dict,
+        previous: dict,
+        reason: str,
+        prefecture: str,
+        key_project: bool,
+    ) -> None:
+        self.facts.update(changes)
+        self.prefecture = prefecture
+        self.key_project = key_project
+
+    def withdraw(self, event_id: str, source: str, occurred_on: date, reason: str) -> None:
+        self.check_active()
+        self._withdraw(event_id, source, occurred_on, self.code, reason)
+
+    @event(Withdrawn)
+    def _withdraw(
+        self, event_id: str, source: str, occurred_on: date, project_code: str, reason: str
+    ) -> None:
+        self.withdrawn = True
+
+    @property
+    def lists(self) -> list[str]:
+        """The lists a project is on: none once withdrawn (二)."""
+        return [] if self.withdrawn else [self.stage]
+
+    def state(self) -> dict:
+        return {
+            "project_code": self.code,
+            **self.facts,
+            "prefecture": self.prefecture,
+            "key_project": self.key_project,
+            "stage": self.stage,
+            "withdrawn": self.withdrawn,
+            "lists": self.lists,
+            "contract_investment": self.contract_investment,
+            "five_in_one": self.five_in_one,
+            "version": self.version,
+        }
+
+
+class Leader(Aggregate):
+    """A government or department leader with a yearly quota of trips ((二十一), (二十二))."""
+
+    class Appointed(Aggregate.Created):
+        wire_type = "leader.appointed"
+        event_id: str
+        source: str
+        occurred_on: date
+        leader_id: str
+        name: str
+        unit: str
+        role: str
+        prefecture: str | None
+
+    class Reappointed(Aggregate.Event):
+        wire_type = "leader.appointed"
+        event_id: str
+        source: str
+        occurred_on: date
+        leader_id: str
+        name: str
+        unit: str
+        role: str
+        prefecture: str | None
+
+    @staticmethod
+    def create_id(leader_id: str, **_: Any) -> UUID:
+        return ids.leader_id(leader_id)
+
+    @event(Appointed)
+    def __init__(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        leader_id: str,
+        name: str,
+        unit: str,
+        role: str,
+        prefecture: str | None,
+    ) -> None:
+        self._set(leader_id, name, unit, role, prefecture)
+
+    @event(Reappointed)
+    def reappoint(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        leader_id: str,
+        name: str,
+        unit: str,
+        role: str,
+        prefecture: str | None,
+    ) -> None:
+        self._set(leader_id, name, unit, role, prefecture)
+
+    def _set(self, leader_id: str, name: str, unit: str, role: str, prefecture: str | None) -> None:
+        self.leader_id, self.name, self.unit, self.role = leader_id, name, unit, role
+        self.prefecture = prefecture

@@ -1,0 +1,148 @@
+"""`make run`: every service and the gateway in one terminal. Ctrl-C stops them all.
+
+Unless told `--no-demo`, it loads a demo quarter for all 17 市州 through the public Ingest API,
+has the office publish that quarter's ranking, prints it, and keeps serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kombu import Connection
+
+from services.common.store import var_dir
+
+NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def broker_answers(amqp_uri: str) -> bool:
+    try:
+        with Connection(amqp_uri, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
+
+
+def no_broker_help(amqp_uri: str) -> str:
+    return (
+        f"RabbitMQ 未响应（AMQP_URI={amqp_uri}）。No RabbitMQ answers at {amqp_uri}.\n"
+        "  Start it:           rabbitmq-server -detached\n"
+        "  Not installed?      apt-get install rabbitmq-server   (Debian/Ubuntu)\n"
+        "  Elsewhere?          AMQP_URI=amqp://user:password@host:5672/ make run"
+    )
+
+
+class Supervisor:
+    """Starts the processes, stops them all on Ctrl-C or SIGTERM, logs to var/log/."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.logs = var_dir(env) / "log"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list[str]) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def start_all(self) -> None:
+        config = str(ROOT / "nameko.yaml")
+        for service in NAMEKO_SERVICES:
+            module = f"services.{service}.service"
+            self.start(service, [sys.executable, "-m", "nameko", "run", "--config", config, module])
+        self.start("gateway", [sys.executable, "-m", "services.gateway.server"])
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.processes.items() if p.poll() is not None]
+
+    def stop_all(self, grace: float = 15.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if dead := supervisor.dead():
+                raise SystemExit(f"{', '.join(dead)} stopped at start-up: see {supervisor.logs}/")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.5)
+    raise SystemExit(
+        f"the gateway did not become ready within {timeout:.0f}s: see {supervisor.logs}/"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--no-demo", action="store_true", help="start the services only")
+    parser.add_argument("--quarter", default="2020Q3", help="the demo quarter (default 2020Q3)")
+    args = parser.parse_args(argv)
+    if os.environ.get("ZHAOSHANG_DEMO", "1") == "0":
+        args.no_demo = True
+
+    env = dict(os.environ)
+    env.setdefault("AMQP_URI", DEFAULT_AMQP_URI)
+    if not broker_answers(env["AMQP_URI"]):
+        print(no_broker_help(env["AMQP_URI"]), file=sys.stderr)
+        return 2
+
+    target = env.setdefault("GATEWAY_ADDRESS", "127.0.0.1:50051")
+    supervisor = Supervisor(env)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        supervisor.start_all()
+        wait_for_gateway(target, supervisor)
+        print(f"zhaoshang 已启动 / running: gRPC gateway at {target}; logs in {supervisor.logs}/")
+        if not args.no_demo:
+            from services.demo_run import load_demo
+
+            load_demo(target, args.quarter)
+        print("Ctrl-C 停止 / Ctrl-C stops every service.")
+        while not stopping:
+            if dead := supervisor.dead():
+                print(f"{', '.join(dead)} stopped: see {supervisor.logs}/", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("正在停止 / stopping …")
+        supervisor.stop_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,379 @@
+"""Tracking's domain: milestones (十九), leaders' trips ((二十一), (二十二)), themed promotion
+events (三), 附件3 task completions and 附件4 key-matter progress.
+
+Each domain event names the v1 wire type it is published as; its fields are the payload.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.common import ids
+from services.common.rules import RuleBroken
+
+REGISTERED = "registered"
+STARTED = "construction_started"
+PRODUCING = "production_started"
+CAPITAL = "capital_arrived"
+MILESTONE_NAMES_ZH = {
+    REGISTERED: "注册",
+    STARTED: "开工（开业）",
+    PRODUCING: "投产",
+    CAPITAL: "到资",
+}
+
+REPORTED, VERIFIED, REJECTED, RETRACTED = "reported", "verified", "rejected", "retracted"
+COUNTING = frozenset({REPORTED, VERIFIED})
+OFFICE = "office"
+
+
+class Reported(Aggregate.Event):
+    """Fields every report carries: the sender's envelope."""
+
+    event_id: str
+    source: str
+    occurred_on: date
+
+
+class MilestoneReported(Reported):
+    project_code: str
+
+    def apply(self, aggregate: ProjectMilestones) -> None:
+        aggregate.milestones[self.event_id] = {
+            "kind": type(self).milestone,
+            "occurred_on": self.occurred_on,
+            "source": self.source,
+            "status": REPORTED,
+            "amount": getattr(self, "amount", None),
+        }
+
+
+class MilestoneChecked(Reported):
+    """The office's check (甄别) of a milestone report, or its sender's retraction."""
+
+    project_code: str
+    milestone_event_id: str
+
+    def apply(self, aggregate: ProjectMilestones) -> None:
+        aggregate.milestones[self.milestone_event_id]["status"] = type(self).status
+
+
+class ProjectMilestones(Aggregate):
+    """What was reported to have happened to one project, with the office's checks."""
+
+    class Opened(Aggregate.Created):
+        project_code: str
+
+    class CompanyRegistered(MilestoneReported):
+        wire_type = "project.company_registered"
+        milestone = REGISTERED
+        credit_code: str
+        company_name: str
+
+    class ConstructionStarted(MilestoneReported):
+        wire_type = "project.construction_started"
+        milestone = STARTED
+        kind: str  # construction 开工 or opening 开业
+
+    class ProductionStarted(MilestoneReported):
+        wire_type = "project.production_started"
+        milestone = PRODUCING
+
+    class CapitalArrived(MilestoneReported):
+        wire_type = "project.capital_arrived"
+        milestone = CAPITAL
+        amount: Decimal
+        cumulative: Decimal
+        over_total_investment: bool  # flagged for the office's review, not silently taken
+
+    class Verified(MilestoneChecked):
+        wire_type = "milestone.verified"
+        status = VERIFIED
+
+    class Rejected(MilestoneChecked):
+        wire_type = "milestone.rejected"
+        status = REJECTED
+        reason: str
+
+    class Retracted(MilestoneChecked):
+        wire_type = "milestone.retracted"
+        status = RETRACTED
+        reason: str
+
+    @staticmethod
+    def create_id(project_code: str) -> UUID:
+        return ids.milestones_id(project_code)
+
+    @event(Opened)
+    def __init__(self, project_code: str) -> None:
+        self.code = project_code
+        self.milestones: dict[str, dict] = {}
+
+    def counting(self, milestone: str) -> list[dict]:
+        return [
+            m
+            for m in self.milestones.values()
+            if m["kind"] == milestone and m["status"] in COUNTING
+        ]
+
+    def capital_total(self) -> Decimal:
+        return sum((m["amount"] for m in self.counting(CAPITAL)), Decimal(0))
+
+    # Rules --------------------------------------------------------------------------------
+
+    def check_once(self, milestone: str) -> None:
+        if self.counting(milestone):
+            raise RuleBroken(
+                "type",
+                milestone,
+                f"already_{milestone}",
+                f"项目 {self.code} 已报告{MILESTONE_NAMES_ZH[milestone]}；如原报告有误请先撤回",
+                f"project {self.code} already reported {milestone}; retract that report first",
+            )
+
+    def check_construction_started(self) -> None:
+        if not self.counting(STARTED):
+            raise RuleBroken(
+                "type",
+                "project.production_started",
+                "production_before_construction",
+                f"项目 {self.code} 尚未报告开工（开业），不能报告投产",
+                f"project {self.code} has no construction start yet; production cannot come first",
+            )
+
+    def check_changeable(self, milestone_event_id: str) -> dict:
+        milestone = self.milestones.get(milestone_event_id)
+        if milestone is None:
+            raise unknown_milestone(milestone_event_id)
+        if milestone["status"] == RETRACTED:
+            raise RuleBroken(
+                "payload.milestone_event_id",
+                milestone_event_id,
+                "milestone_retracted",
+                f"报告 {milestone_event_id} 已撤回，不能再甄别或撤回",
+                f"report {milestone_event_id} was retracted; "
+                "it cannot be checked or retracted again",
+            )
+        return milestone
+
+    # Reports ------------------------------------------------------------------------------
+
+    def register_company(self, credit_code: str, company_name: str, **envelope: Any) -> None:
+        self.check_once(REGISTERED)
+        self.trigger_event(
+            self.CompanyRegistered,
+            project_code=self.code,
+            credit_code=credit_code,
+            company_name=company_name,
+            **envelope,
+        )
+
+    def start_construction(self, kind: str, **envelope: Any) -> None:
+        self.check_once(STARTED)
+        self.trigger_event(self.ConstructionStarted, project_code=self.code, kind=kind, **envelope)
+
+    def start_production(self, **envelope: Any) -> None:
+        self.check_construction_started()
+        self.check_once(PRODUCING)
+        self.trigger_event(self.ProductionStarted, project_code=self.code, **envelope)
+
+    def receive_capital(self, amount: Decimal, total_investment: Decimal, **envelope: Any) -> None:
+        cumulative = self.capital_total() + amount
+        self.trigger_event(
+            self.CapitalArrived,
+            project_code=self.code,
+            amount=amount,
+            cumulative=cumulative,
+            over_total_investment=cumulative > total_investment,
+            **envelope,
+        )
+
+    def verify(self, milestone_event_id: str, **envelope: Any) -> None:
+        self.check_changeable(milestone_event_id)
+        self.trigger_event(
+            self.Verified, project_code=self.code, milestone_event_id=milestone_event_id, **envelope
+        )
+
+    def reject(self, milestone_event_id: str, reason: str, **envelope: Any) -> None:
+        self.check_changeable(milestone_event_id)
+        self.trigger_event(
+            self.Rejected,
+            project_code=self.code,
+            milestone_event_id=milestone_event_id,
+            reason=reason,
+            **envelope,
+        )
+
+    def retract(self, milestone_event_id: str, reason: str, **envelope: Any) -> None:
+        milestone = self.check_changeable(milestone_event_id)
+        if envelope["source"] not in (milestone["source"], OFFICE):
+            raise RuleBroken(
+                "source",
+                envelope["source"],
+                "retract_own_reports_only",
+                f"只有原报送方或领导小组办公室可以撤回报告 {milestone_event_id}",
+                f"only the sender of {milestone_event_id} or the office may retract it",
+            )
+        self.trigger_event(
+            self.Retracted,
+            project_code=self.code,
+            milestone_event_id=milestone_event_id,
+            reason=reason,
+            **envelope,
+        )
+
+
+class LeaderTrips(Aggregate):
+    """One leader's out-of-province trips (赴省外招商, (二十一), (二十二))."""
+
+    class Opened(Aggregate.Created):
+        leader_id: str
+
+    class TripCompleted(Reported):
+        wire_type = "leader.trip_completed"
+        leader_id: str
+        destination: str
+        departed_on: date
+        returned_on: date
+        companies_met: list
+
+        def apply(self, aggregate: LeaderTrips) -> None:
+            aggregate.trips.append((self.departed_on, self.returned_on, self.destination))
+
+    @staticmethod
+    def create_id(leader_id: str) -> UUID:
+        return ids.named_id("trips", leader_id)
+
+    @event(Opened)
+    def __init__(self, leader_id: str) -> None:
+        self.leader_id = leader_id
+        self.trips: list[tuple[date, date, str]] = []
+
+    def complete_trip(
+        self,
+        destination: str,
+        departed_on: date,
+        returned_on: date,
+        companies_met: list,
+        **envelope: Any,
+    ) -> None:
+        if "湖北" in destination:
+            raise RuleBroken(
+                "payload.destination",
+                destination,
+                "destination_inside_hubei",
+                f"目的地「{destination}」在湖北省内；外出招商任务只计赴省外（二十一）",
+                f"destination {destination!r} is inside Hubei; the quota counts trips out of the "
+                "province only ((二十一))",
+            )
+        for departed, returned, _ in self.trips:
+            if departed_on <= returned and departed <= returned_on:
+                raise RuleBroken(
+                    "payload.departed_on",
+                    departed_on,
+                    "overlapping_trip",
+                    f"领导 {self.leader_id} 在 {departed}～{returned} 已有一次外出，日期重叠",
+                    f"leader {self.leader_id} already has a trip {departed}..{returned}; "
+                    "the dates overlap",
+                )
+        self.trigger_event(
+            self.TripCompleted,
+            leader_id=self.leader_id,
+            destination=destination,
+            departed_on=departed_on,
+            returned_on=returned_on,
+            companies_met=list(companies_met),
+            **envelope,
+        )
+
+
+class UnitRecord(Aggregate):
+    """One unit's themed promotion events (三), 附件3 task completions and 附件4 matter progress."""
+
+    class Opened(Aggregate.Created):
+        unit: str
+
+    class PromotionEventHeld(Reported):
+        wire_type = "promotion.event_held"
+        unit: str
+        target_region: str
+        title: str
+
+        def apply(self, aggregate: UnitRecord) -> None:
+            aggregate.promotions[self.target_region] = (
+                aggregate.promotions.get(self.target_region, 0) + 1
+            )
+
+    class TaskCompleted(Reported):
+        wire_type = "task.completed"
+        task_id: str
+        unit: str
+
+        def apply(self, aggregate: UnitRecord) -> None:
+            aggregate.tasks_done[self.task_id] = self.occurred_on
+
+    class MatterProgressReported(Reported):
+        wire_type = "matter.progress_reported"
+        matter_id: str
+        unit: str
+        progress: str
+        status: str
+
+        def apply(self, aggregate: UnitRecord) -> None:
+            aggregate.matters[self.matter_id] = self.status
+
+    @staticmethod
+    def create_id(unit: str) -> UUID:
+        return ids.named_id("unit", unit)
+
+    @event(Opened)
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+        self.promotions: dict[str, int] = {}
+        self.tasks_done: dict[str, date] = {}
+        self.matters: dict[str, str] = {}
+
+    def hold_promotion_event(self, target_region: str, title: str, **envelope: Any) -> None:
+        self.trigger_event(
+            self.PromotionEventHeld,
+            unit=self.unit,
+            target_region=target_region,
+            title=title,
+            **envelope,
+        )
+
+    def complete_task(self, task_id: str, **envelope: Any) -> None:
+        if task_id in self.tasks_done:
+            raise RuleBroken(
+                "payload.task_id",
+                task_id,
+                "task_already_completed",
+                f"{self.unit} 已于 {self.tasks_done[task_id]} 报告完成任务 {task_id}",
+                f"{self.unit} reported task {task_id} done on {self.tasks_done[task_id]}",
+            )
+        self.trigger_event(self.TaskCompleted, task_id=task_id, unit=self.unit, **envelope)
+
+    def report_matter(self, matter_id: str, progress: str, status: str, **envelope: Any) -> None:
+        self.trigger_event(
+            self.MatterProgressReported,
+            matter_id=matter_id,
+            unit=self.unit,
+            progress=progress,
+            status=status,
+            **envelope,
+        )
+
+
+def unknown_milestone(event_id: str) -> RuleBroken:
+    return RuleBroken(
+        "payload.milestone_event_id",
+        event_id,
+        "unknown_milestone",
+        f"找不到里程碑报告 {event_id}",
+        f"no milestone report {event_id} is known",
+    )
