@@ -1,0 +1,567 @@
+"""Public contract v1: what a sending system may report, and what it hears when it gets it wrong."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.common import ids
+from services.common.contracts import (
+    DEPARTMENT_ROLES,
+    EVENT_TYPES,
+    MILESTONE_TYPES,
+    OWNER,
+    PAYLOADS,
+    REGION_ROLES,
+    FieldError,
+    Report,
+    ReportInvalid,
+    credit_code_check_character,
+    error,
+    validate_report,
+)
+from services.common.reference import reference
+
+TODAY = date(2020, 9, 15)
+HUAWEI_CREDIT_CODE = "914403001922038216"  # 华为技术有限公司, a published code
+WUHAN, JIANG_AN = "420100", "420102"  # 武汉市 and its county-level 江岸区
+
+VALID_PAYLOADS: dict[str, dict[str, Any]] = {
+    "project.proposed": {
+        "project_code": "WH-2020-001",
+        "name": "长江存储二期",
+        "investor": {
+            "name": "紫光集团",
+            "origin": "CN-11",
+            "fortune_global_500": False,
+            "china_top_500": True,
+        },
+        "industry": "integrated_circuit",
+        "region": JIANG_AN,
+        "total_investment": "25.5",
+        "categories": ["new_infrastructure"],
+        "channel": "platform_event",
+    },
+    "project.tracking_started": {"project_code": "WH-2020-001"},
+    "project.signed": {"project_code": "WH-2020-001", "contract_investment": "24"},
+    "project.assigned": {
+        "project_code": "WH-2020-001",
+        "leader": "张三",
+        "task_force": "长江存储二期专班",
+        "plan": "一月完成用地，三月开工",
+    },
+    "project.corrected": {
+        "project_code": "WH-2020-001",
+        "changes": {"total_investment": "30", "region": WUHAN},
+        "reason": "投资额核实后调整",
+    },
+    "project.withdrawn": {"project_code": "WH-2020-001", "reason": "投资方撤资"},
+    "project.company_registered": {
+        "project_code": "WH-2020-001",
+        "credit_code": HUAWEI_CREDIT_CODE,
+        "company_name": "长江存储二期有限公司",
+    },
+    "project.construction_started": {"project_code": "WH-2020-001", "kind": "construction"},
+    "project.production_started": {"project_code": "WH-2020-001"},
+    "project.capital_arrived": {"project_code": "WH-2020-001", "amount": "3.25"},
+    "milestone.retracted": {
+        "milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10",
+        "reason": "重复报送",
+    },
+    "milestone.verified": {"milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10"},
+    "milestone.rejected": {
+        "milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10",
+        "reason": "到资凭证不全",
+    },
+    "leader.appointed": {
+        "leader_id": "wuhan-mayor",
+        "name": "李四",
+        "unit": WUHAN,
+        "role": "principal",
+    },
+    "leader.trip_completed": {
+        "leader_id": "wuhan-mayor",
+        "destination": "广东省深圳市",
+        "departed_on": "2020-09-01",
+        "returned_on": "2020-09-03",
+        "companies_met": ["华为技术有限公司", "腾讯科技（深圳）有限公司"],
+    },
+    "promotion.event_held": {
+        "unit": WUHAN,
+        "target_region": "greater_bay_area",
+        "title": "2020 武汉—粤港澳大湾区招商推介会",
+    },
+    "task.completed": {"task_id": "set_up_leading_group", "unit": JIANG_AN},
+    "matter.progress_reported": {
+        "matter_id": "guangdong-01",
+        "unit": "dept:fagai",
+        "progress": "已召开专题协调会",
+        "status": "in_progress",
+    },
+    "policy.adopted": {
+        "version": "2020.1",
+        "effective_from": "2020Q3",
+        "policy": {"weights": {"registrations": 15, "capital": 25}, "summons_bottom": 3},
+    },
+}
+
+
+@pytest.fixture
+def make_report():
+    """A valid raw report of `type`; keyword arguments replace payload fields."""
+
+    def make(type: str, **payload_overrides: Any) -> dict[str, Any]:
+        payload = {**copy.deepcopy(VALID_PAYLOADS[type]), **payload_overrides}
+        return {
+            "event_id": str(uuid.uuid4()),
+            "type": type,
+            "source": "pref:420100",
+            "occurred_on": "2020-09-10",
+            "schema_version": 1,
+            "payload": payload,
+        }
+
+    return make
+
+
+def rejection(raw: Any) -> list[FieldError]:
+    with pytest.raises(ReportInvalid) as caught:
+        validate_report(raw, today=TODAY)
+    return caught.value.errors
+
+
+def the_error(raw: Any) -> FieldError:
+    """The one error `raw` is refused with; its Chinese message names the field and the value."""
+    errors = rejection(raw)
+    assert len(errors) == 1, errors
+    found = errors[0]
+    assert found.field in found.message_zh
+    assert found.value in found.message_zh
+    assert found.field in found.message_en
+    return found
+
+
+# What passes ---------------------------------------------------------------------------------
+
+
+def test_the_contract_covers_every_type_once_with_its_owner():
+    assert set(VALID_PAYLOADS) == set(EVENT_TYPES) == set(OWNER) == set(PAYLOADS)
+    assert set(OWNER.values()) == {"registry", "tracking", "scoring"}
+    assert set(EVENT_TYPES) >= MILESTONE_TYPES
+
+
+@pytest.mark.parametrize("type", EVENT_TYPES)
+def test_every_type_has_a_valid_example_that_passes_and_round_trips(make_report, type):
+    raw = make_report(type)
+    report = validate_report(raw, today=TODAY)
+    assert report.type == type
+    assert report.event_id == uuid.UUID(raw["event_id"])
+    assert Report.from_primitive(report.to_primitive()) == report
+    assert Report.from_primitive(report.to_primitive()).digest() == report.digest()
+
+
+def test_money_becomes_a_decimal_and_dates_become_dates(make_report):
+    proposed = validate_report(make_report("project.proposed"), today=TODAY)
+    trip = validate_report(make_report("leader.trip_completed"), today=TODAY)
+    assert proposed.payload["total_investment"] == Decimal("25.5")
+    assert proposed.occurred_on == date(2020, 9, 10)
+    assert trip.payload["returned_on"] == date(2020, 9, 3)
+
+
+def test_the_primitive_form_is_json_safe_with_amounts_as_strings(make_report):
+    primitive = validate_report(make_report("project.capital_arrived"), today=TODAY).to_primitive()
+    assert primitive["payload"]["amount"] == "3.25"
+    assert primitive["occurred_on"] == "2020-09-10"
+    assert isinstance(primitive["event_id"], str)
+
+
+def test_the_same_amount_spelt_differently_gives_the_same_report_and_digest(make_report):
+    plain = make_report("project.signed", contract_investment="24")
+    padded = {**plain, "payload": {**plain["payload"], "contract_investment": "024.000"}}
+    a, b = validate_report(plain, today=TODAY), validate_report(padded, today=TODAY)
+    assert a.to_primitive() == b.to_primitive()
+    assert a.digest() == b.digest()
+
+
+def test_a_digest_changes_with_the_content(make_report):
+    raw = make_report("project.capital_arrived")
+    more = {**raw, "payload": {**raw["payload"], "amount": "3.26"}}
+    assert validate_report(raw, today=TODAY).digest() != validate_report(more, today=TODAY).digest()
+
+
+def test_optional_fields_take_their_defaults(make_report):
+    raw = make_report("project.proposed", investor={"name": "某外资企业", "origin": "JP"})
+    del raw["payload"]["categories"]
+    payload = validate_report(raw, today=TODAY).payload
+    assert payload["categories"] == []
+    assert payload["investor"]["fortune_global_500"] is False
+
+
+@pytest.mark.parametrize(
+    "source", ["office", "pref:420100", "pref:429021", "county:420102", "dept:shangwu"]
+)
+def test_every_kind_of_sending_system_is_accepted(make_report, source):
+    raw = {**make_report("project.tracking_started"), "source": source}
+    assert validate_report(raw, today=TODAY).source == source
+
+
+@pytest.mark.parametrize("code", [HUAWEI_CREDIT_CODE, "91420100MA4K2X5Q38"])
+def test_a_credit_code_with_the_right_check_digit_is_accepted(make_report, code):
+    raw = make_report("project.company_registered", credit_code=code)
+    assert validate_report(raw, today=TODAY).payload["credit_code"] == code
+
+
+def test_a_report_dated_tomorrow_is_within_the_tolerance(make_report):
+    raw = {**make_report("project.signed"), "occurred_on": "2020-09-16"}
+    assert validate_report(raw, today=TODAY).occurred_on == date(2020, 9, 16)
+
+
+def test_the_leader_roles_are_those_of_the_reference_data():
+    roles = reference().leader_roles
+    assert set(REGION_ROLES + DEPARTMENT_ROLES) == set(roles)
+    assert {k for k, r in roles.items() if r.applies_to == "department"} == set(DEPARTMENT_ROLES)
+
+
+# What is refused, and how it is explained -----------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["110101", "429999"])
+def test_a_region_outside_hubei_or_unknown_is_refused(make_report, region):
+    found = the_error(make_report("project.proposed", region=region))
+    assert (found.field, found.rule, found.value) == ("payload.region", "not_hubei_region", region)
+    assert "湖北" in found.message_zh
+
+
+def test_a_region_that_is_not_a_six_digit_code_is_refused(make_report):
+    found = the_error(make_report("project.proposed", region="武汉"))
+    assert (found.field, found.rule) == ("payload.region", "region_code_format")
+
+
+@pytest.mark.parametrize("amount", ["-3", "0", "0.0000"])
+def test_a_zero_or_negative_investment_is_refused(make_report, amount):
+    found = the_error(make_report("project.proposed", total_investment=amount))
+    assert (found.field, found.rule) == ("payload.total_investment", "must_be_positive")
+
+
+@pytest.mark.parametrize("amount", ["abc", "NaN", "Infinity", "1e3", "25.", "２５", " 25", ""])
+def test_an_investment_that_is_not_a_decimal_is_refused(make_report, amount):
+    found = the_error(make_report("project.proposed", total_investment=amount))
+    assert (found.field, found.rule) == ("payload.total_investment", "not_a_decimal")
+
+
+@pytest.mark.parametrize("amount", [25.5, 25])
+def test_money_sent_as_a_json_number_is_refused_with_an_example_string(make_report, amount):
+    found = the_error(make_report("project.capital_arrived", amount=amount))
+    assert (found.field, found.rule, found.value) == (
+        "payload.amount",
+        "decimal_string_required",
+        str(amount),
+    )
+    assert '"25.5"' in found.message_zh
+
+
+def test_money_with_more_than_four_decimal_places_is_refused(make_report):
+    found = the_error(make_report("project.signed", contract_investment="1.00001"))
+    assert (found.field, found.rule) == ("payload.contract_investment", "too_many_decimal_places")
+
+
+def test_an_amount_sent_in_yuan_instead_of_yi_yuan_is_refused(make_report):
+    found = the_error(make_report("project.capital_arrived", amount="2550000000"))
+    assert (found.field, found.rule) == ("payload.amount", "amount_too_large")
+
+
+def test_a_credit_code_with_a_wrong_check_digit_is_refused(make_report):
+    wrong = HUAWEI_CREDIT_CODE[:17] + "7"
+    found = the_error(make_report("project.company_registered", credit_code=wrong))
+    assert (found.field, found.rule) == ("payload.credit_code", "credit_code_check_digit")
+    assert "应为 6" in found.message_zh
+
+
+@pytest.mark.parametrize(
+    "code", ["91440300192203821", "914403001922038216X", "91440300192203821o", "9144030019220382I6"]
+)
+def test_a_credit_code_of_the_wrong_shape_is_refused(make_report, code):
+    found = the_error(make_report("project.company_registered", credit_code=code))
+    assert (found.field, found.rule) == ("payload.credit_code", "credit_code_format")
+
+
+def test_the_check_character_follows_gb_32100():
+    assert credit_code_check_character(HUAWEI_CREDIT_CODE[:17]) == "6"
+
+
+def test_a_report_dated_beyond_tomorrow_is_refused(make_report):
+    raw = {**make_report("project.signed"), "occurred_on": "2020-09-17"}
+    found = the_error(raw)
+    assert (found.field, found.rule) == ("occurred_on", "occurred_in_future")
+    assert "2020-09-15" in found.message_zh
+
+
+def test_a_report_dated_before_the_plan_year_is_refused(make_report):
+    found = the_error({**make_report("project.signed"), "occurred_on": "2019-12-31"})
+    assert (found.field, found.rule) == ("occurred_on", "before_plan_year")
+
+
+@pytest.mark.parametrize("day", ["2020-02-30", "20200910", "2020-9-10", "2020-09-10T08:00:00"])
+def test_a_date_that_is_not_an_iso_date_is_refused(make_report, day):
+    found = the_error({**make_report("project.signed"), "occurred_on": day})
+    assert (found.field, found.rule) == ("occurred_on", "date_format")
+
+
+def test_the_default_today_is_the_date_in_shanghai(make_report):
+    raw = {**make_report("project.signed"), "occurred_on": "2999-01-01"}
+    with pytest.raises(ReportInvalid) as caught:
+        validate_report(raw)
+    assert caught.value.errors[0].rule == "occurred_in_future"
+
+
+def test_an_unknown_event_type_is_refused(make_report):
+    found = the_error({**make_report("project.signed"), "type": "project.signd"})
+    assert (found.field, found.rule, found.value) == ("type", "unknown_event_type", "project.signd")
+
+
+@pytest.mark.parametrize("version", [2, 0])
+def test_an_unsupported_schema_version_is_refused(make_report, version):
+    found = the_error({**make_report("project.signed"), "schema_version": version})
+    assert (found.field, found.rule) == ("schema_version", "unsupported_schema_version")
+
+
+@pytest.mark.parametrize("version", ["1", 1.0, True])
+def test_a_schema_version_that_is_not_an_integer_is_refused(make_report, version):
+    found = the_error({**make_report("project.signed"), "schema_version": version})
+    assert (found.field, found.rule) == ("schema_version", "invalid_type")
+
+
+def test_an_unknown_envelope_field_is_refused(make_report):
+    found = the_error({**make_report("project.signed"), "occured_on": "2020-09-10"})
+    assert (found.field, found.rule, found.value) == ("occured_on", "unknown_field", "2020-09-10")
+
+
+def test_an_unknown_payload_field_is_refused(make_report):
+    found = the_error(make_report("project.signed", contract_investmnet="24"))
+    assert (found.field, found.rule) == ("payload.contract_investmnet", "unknown_field")
+
+
+def test_an_unknown_field_inside_the_investor_is_refused(make_report):
+    investor = {**VALID_PAYLOADS["project.proposed"]["investor"], "nickname": "紫光"}
+    found = the_error(make_report("project.proposed", investor=investor))
+    assert (found.field, found.rule) == ("payload.investor.nickname", "unknown_field")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "pref:420102",
+        "pref:110000",
+        "county:110101",
+        "county:420100",
+        "dept:nobody",
+        "city:420100",
+        "",
+    ],
+)
+def test_a_sending_system_that_is_not_known_is_refused(make_report, source):
+    found = the_error({**make_report("project.signed"), "source": source})
+    assert (found.field, found.rule, found.value) == ("source", "unknown_source", source)
+
+
+def test_a_trip_that_returns_before_it_departed_is_refused(make_report):
+    raw = make_report("leader.trip_completed", departed_on="2020-09-03", returned_on="2020-09-01")
+    found = the_error(raw)
+    assert (found.field, found.rule) == ("payload.returned_on", "returned_before_departed")
+    assert "2020-09-03" in found.message_zh
+
+
+@pytest.mark.parametrize("destination", ["湖北省宜昌市", "CN-42", "420500"])
+def test_a_trip_inside_hubei_is_not_an_out_of_province_trip(make_report, destination):
+    found = the_error(make_report("leader.trip_completed", destination=destination))
+    assert (found.field, found.rule) == ("payload.destination", "destination_in_hubei")
+
+
+def test_an_unknown_industry_is_refused(make_report):
+    found = the_error(make_report("project.proposed", industry="chips"))
+    assert (found.field, found.rule, found.value) == (
+        "payload.industry",
+        "unknown_industry",
+        "chips",
+    )
+
+
+def test_an_unknown_task_is_refused(make_report):
+    found = the_error(make_report("task.completed", task_id="build_a_rocket"))
+    assert (found.field, found.rule) == ("payload.task_id", "unknown_task")
+
+
+def test_an_unknown_matter_is_refused(make_report):
+    found = the_error(make_report("matter.progress_reported", matter_id="guangdong-99"))
+    assert (found.field, found.rule) == ("payload.matter_id", "unknown_matter")
+
+
+def test_a_promotion_event_must_be_held_by_a_prefecture(make_report):
+    found = the_error(make_report("promotion.event_held", unit=JIANG_AN))
+    assert (found.field, found.rule) == ("payload.unit", "not_prefecture")
+
+
+def test_a_unit_of_an_unknown_department_is_refused(make_report):
+    found = the_error(make_report("task.completed", unit="dept:nobody"))
+    assert (found.field, found.rule) == ("payload.unit", "unknown_department")
+
+
+def test_a_department_leader_cannot_hold_a_government_role(make_report):
+    found = the_error(make_report("leader.appointed", unit="dept:shangwu", role="principal"))
+    assert (found.field, found.rule) == ("payload.role", "role_unit_mismatch")
+
+
+def test_a_role_outside_the_contract_is_refused(make_report):
+    found = the_error(make_report("leader.appointed", role="mayor"))
+    assert (found.field, found.rule) == ("payload.role", "not_one_of")
+    assert "investment_lead" in found.message_en
+
+
+@pytest.mark.parametrize("origin", ["cn-11", "CHN", "CN-4", "Japan"])
+def test_an_investor_origin_that_is_not_an_iso_code_is_refused(make_report, origin):
+    investor = {**VALID_PAYLOADS["project.proposed"]["investor"], "origin": origin}
+    found = the_error(make_report("project.proposed", investor=investor))
+    assert (found.field, found.rule) == ("payload.investor.origin", "origin_format")
+
+
+def test_an_unknown_category_is_refused_at_its_position(make_report):
+    found = the_error(make_report("project.proposed", categories=["modern_services", "mall"]))
+    assert (found.field, found.rule, found.value) == ("payload.categories.1", "not_one_of", "mall")
+
+
+def test_a_category_listed_twice_is_refused(make_report):
+    found = the_error(make_report("project.proposed", categories=["real_estate", "real_estate"]))
+    assert (found.field, found.rule) == ("payload.categories", "duplicate_item")
+
+
+def test_a_flag_sent_as_text_is_refused(make_report):
+    investor = {**VALID_PAYLOADS["project.proposed"]["investor"], "fortune_global_500": "true"}
+    found = the_error(make_report("project.proposed", investor=investor))
+    assert (found.field, found.rule) == ("payload.investor.fortune_global_500", "invalid_type")
+
+
+def test_a_missing_field_is_named(make_report):
+    raw = make_report("project.assigned")
+    del raw["payload"]["plan"]
+    errors = rejection(raw)
+    assert [(e.field, e.rule) for e in errors] == [("payload.plan", "required")]
+    assert "payload.plan" in errors[0].message_zh
+
+
+@pytest.mark.parametrize("field", ["investor", "categories", "name"])
+def test_a_null_is_refused_where_a_value_is_expected(make_report, field):
+    found = the_error(make_report("project.proposed", **{field: None}))
+    assert (found.field, found.rule) == (f"payload.{field}", "null_not_allowed")
+
+
+def test_a_blank_name_is_refused(make_report):
+    found = the_error(make_report("project.assigned", leader="  "))
+    assert (found.field, found.rule) == ("payload.leader", "blank")
+
+
+def test_a_milestone_must_be_named_by_its_uuid(make_report):
+    found = the_error(make_report("milestone.verified", milestone_event_id="42"))
+    assert (found.field, found.rule) == ("payload.milestone_event_id", "uuid_format")
+
+
+def test_a_policy_takes_effect_from_a_quarter(make_report):
+    found = the_error(make_report("policy.adopted", effective_from="2020-07"))
+    assert (found.field, found.rule) == ("payload.effective_from", "quarter_format")
+
+
+def test_a_payload_that_is_not_an_object_is_refused(make_report):
+    found = the_error({**make_report("project.signed"), "payload": ["WH-2020-001"]})
+    assert (found.field, found.rule) == ("payload", "invalid_type")
+
+
+def test_a_report_that_is_not_an_object_is_refused():
+    found = the_error(["not", "a", "report"])
+    assert found.rule == "report_not_an_object"
+
+
+def test_every_error_of_a_report_is_listed_at_once(make_report):
+    raw = {**make_report("project.proposed", region="110101", total_investment=25.5), "source": "x"}
+    errors = rejection(raw)
+    assert {(e.field, e.rule) for e in errors} == {
+        ("source", "unknown_source"),
+        ("payload.region", "not_hubei_region"),
+        ("payload.total_investment", "decimal_string_required"),
+    }
+
+
+def test_a_refusal_carries_the_event_id_to_answer_under(make_report):
+    raw = make_report("project.signed", contract_investment="0")
+    with pytest.raises(ReportInvalid) as caught:
+        validate_report(raw, today=TODAY)
+    assert caught.value.event_id == raw["event_id"]
+    with pytest.raises(ReportInvalid) as caught:
+        validate_report({**raw, "event_id": "not-a-uuid"}, today=TODAY)
+    assert caught.value.event_id == "not-a-uuid"
+    assert [e.rule for e in caught.value.errors] == ["uuid_format", "must_be_positive"]
+
+
+# Corrections ---------------------------------------------------------------------------------
+
+
+def test_a_correction_must_change_something(make_report):
+    found = the_error(make_report("project.corrected", changes={}))
+    assert (found.field, found.rule) == ("payload.changes", "empty_changes")
+
+
+def test_a_correction_cannot_change_the_project_code(make_report):
+    found = the_error(make_report("project.corrected", changes={"project_code": "WH-2"}))
+    assert (found.field, found.rule) == ("payload.changes.project_code", "not_correctable")
+
+
+def test_a_corrected_value_is_checked_as_when_proposed(make_report):
+    errors = rejection(
+        make_report("project.corrected", changes={"total_investment": 30, "region": "110101"})
+    )
+    assert {(e.field, e.rule) for e in errors} == {
+        ("payload.changes.total_investment", "decimal_string_required"),
+        ("payload.changes.region", "not_hubei_region"),
+    }
+
+
+def test_a_corrected_investor_is_checked_whole(make_report):
+    found = the_error(make_report("project.corrected", changes={"investor": {"name": "紫光集团"}}))
+    assert (found.field, found.rule) == ("payload.changes.investor.origin", "required")
+
+
+def test_a_correction_loads_its_values(make_report):
+    payload = validate_report(make_report("project.corrected"), today=TODAY).payload
+    assert payload["changes"] == {"total_investment": Decimal(30), "region": WUHAN}
+
+
+# Errors and identities -----------------------------------------------------------------------
+
+
+def test_an_error_keeps_at_most_80_characters_of_the_value():
+    found = error("payload.name", "长" * 200, "too_long", "太长", "too long")
+    assert len(found.value) == 80
+    assert found.to_dict() == {
+        "field": "payload.name",
+        "value": found.value,
+        "rule": "too_long",
+        "message_zh": "太长",
+        "message_en": "too long",
+    }
+
+
+def test_ids_derived_from_the_same_key_are_the_same_aggregate():
+    event_id = uuid.uuid4()
+    assert ids.receipt_id(event_id) == ids.receipt_id(str(event_id).upper())
+    assert ids.project_id("WH-1") == ids.project_id("WH-1") != ids.milestones_id("WH-1")
+    assert ids.leader_id("wuhan-mayor").version == 5
+
+
+def test_tomorrow_in_shanghai_is_accepted_by_default(make_report):
+    tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    raw = {**make_report("project.signed"), "occurred_on": tomorrow.isoformat()}
+    assert validate_report(raw).occurred_on == tomorrow
