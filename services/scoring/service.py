@@ -1,0 +1,63 @@
+"""scoring as a nameko service: consumes registry and tracking, answers ranking queries."""
+
+from __future__ import annotations
+
+from nameko.messaging import consume
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from services.common.contracts import Report
+from services.common.nameko_support import (
+    CATCH_UP_SECONDS,
+    EventSourcedApplication,
+    catch_up,
+    upstream_queue,
+)
+from services.common.store import store_env
+from services.scoring.application import OFFICIAL, ScoringApplication
+
+
+def build() -> ScoringApplication:
+    return ScoringApplication(store_env("scoring"))
+
+
+class ScoringService:
+    name = "scoring"
+
+    app: ScoringApplication = EventSourcedApplication(build, relay_as="scoring")
+    registry = RpcProxy("registry")
+    tracking = RpcProxy("tracking")
+
+    @consume(upstream_queue("scoring", "registry"), requeue_on_error=True)
+    def on_registry(self, body: dict) -> None:
+        self.app.receive(body, self.registry.read_wire)
+
+    @consume(upstream_queue("scoring", "tracking"), requeue_on_error=True)
+    def on_tracking(self, body: dict) -> None:
+        self.app.receive(body, self.tracking.read_wire)
+
+    @timer(interval=CATCH_UP_SECONDS, eager=True)
+    def catch_up(self) -> None:
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        catch_up(self.app, "registry", self.registry.read_wire)
+        catch_up(self.app, "tracking", self.tracking.read_wire)
+
+    @rpc
+    def ingest(self, reports: list[dict]) -> list[dict]:
+        return self.app.ingest([Report.from_primitive(r) for r in reports])
+
+    @rpc
+    def get_ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
+        self._catch_up()  # a ranking answered now includes every report accepted before
+        return self.app.get_ranking(quarter, view)
+
+    @rpc
+    def publish_ranking(self, quarter: str) -> dict:
+        self._catch_up()
+        return self.app.publish_ranking(quarter)
+
+    @rpc
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        return self.app.read_wire(start, stop, limit)
