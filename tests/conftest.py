@@ -1,0 +1,68 @@
+"""Fixtures for the real broker and database: each system a test starts gets its own RabbitMQ
+vhost and its own PostgreSQL database, so it never meets another run's queues or rows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "localhost:5672")
+PG = {
+    "host": os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"),
+    "port": os.environ.get("TEST_POSTGRES_PORT", "5432"),
+    "user": os.environ.get("TEST_POSTGRES_USER", "postgres"),
+}
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def amqp_uri() -> Iterator[str]:
+    """A fresh vhost on the machine's RabbitMQ, removed afterwards: durable queues left by one
+    system must never feed another."""
+    vhost = f"zhaoshang-test-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    yield f"amqp://guest:guest@{RABBIT_HOST}/{vhost}"
+    rabbitmqctl("delete_vhost", vhost)
+
+
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(dbname="postgres", autocommit=True, **PG)
+
+
+@pytest.fixture
+def postgres_env() -> Iterator[dict[str, str]]:
+    """Environment for a fresh PostgreSQL database, dropped afterwards."""
+    name = f"zhaoshang_test_{uuid.uuid4().hex[:8]}"
+    with _admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": name,
+        "POSTGRES_HOST": PG["host"],
+        "POSTGRES_PORT": PG["port"],
+        "POSTGRES_USER": PG["user"],
+        "POSTGRES_PASSWORD": "",
+    }
+    with _admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def sqlite_env(tmp_path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "ZHAOSHANG_VAR": str(tmp_path / "var")}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request) -> dict[str, str]:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_env")
