@@ -1,0 +1,30 @@
+"""The gateway's settings: every environment variable it reads, with defaults that run locally."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    amqp_uri: str = "amqp://guest:guest@localhost:5672/"
+    address: str = "127.0.0.1:50051"  # host:port the gRPC server binds
+    max_batch: int = 1000  # events per Publish call or AMQP message
+    rpc_timeout: float = 30.0  # seconds to wait for a service's answer
+    workers: int = 16  # gRPC worker threads, each with its own RPC connection
+    grace: float = 10.0  # seconds in-flight calls get to finish on shutdown
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            amqp_uri=env.get("AMQP_URI", default.amqp_uri),
+            address=env.get("GATEWAY_ADDRESS", default.address),
+            max_batch=int(env.get("GATEWAY_MAX_BATCH", default.max_batch)),
+            rpc_timeout=float(env.get("RPC_TIMEOUT", default.rpc_timeout)),
+            workers=int(env.get("GATEWAY_WORKERS", default.workers)),
+            grace=float(env.get("GATEWAY_GRACE", default.grace)),
+        )

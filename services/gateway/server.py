@@ -1,0 +1,331 @@
+"""The gateway: gRPC for outside systems, forwarded to the services over nameko RPC.
+
+A plain grpcio server on real threads (no eventlet in this process), with gRPC health and
+server reflection, and the AMQP ingest consumer next to it (`python -m services.gateway.server`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.gateway.amqp_ingest import AmqpIngest
+from services.gateway.api import zhaoshang_pb2 as pb
+from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
+from services.gateway.config import Config
+from services.gateway.ingest import BatchTooLarge, Ingestor, Undecodable, field_error
+from services.gateway.rpc import (
+    NamekoRpc,
+    Rpc,
+    ServiceFailed,
+    ServiceRefused,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICES = tuple(service.full_name for service in pb.DESCRIPTOR.services_by_name.values())
+QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+STATUS = {
+    "accepted": pb.Outcome.ACCEPTED,
+    "duplicate": pb.Outcome.DUPLICATE,
+    "rejected": pb.Outcome.REJECTED,
+    "conflict": pb.Outcome.CONFLICT,
+}
+VIEW = {pb.GetRankingRequest.OFFICIAL: "official", pb.GetRankingRequest.PROVISIONAL: "provisional"}
+# Room for a full batch of large reports: an oversized batch must reach us to be told why.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class Refused(Exception):
+    """A request the gateway answers with `code` and a bilingual message."""
+
+    def __init__(self, code: grpc.StatusCode, message_zh: str, message_en: str):
+        super().__init__(f"{message_zh} / {message_en}")
+        self.code = code
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def answering(handler: Handler) -> Handler:
+    """Turn the gateway's errors into gRPC status codes with a message a caller can act on."""
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return handler(self, request, context)
+        except Refused as error:
+            context.abort(error.code, str(error))
+        except BatchTooLarge as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except ServiceRefused as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except ServiceUnavailable as error:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        except ServiceFailed as error:
+            log.error("%s: %s", handler.__qualname__, error)
+            context.abort(grpc.StatusCode.INTERNAL, str(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- proto <-> the services' simple values ---------------------------------------------------
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def event_from_proto(event: pb.Event) -> dict | Undecodable:
+    """The envelope as the contract expects it; payload JSON is decoded exactly as an AMQP
+    body is, so both transports validate the same values."""
+    raw: dict[str, Any] = {
+        "event_id": event.event_id,
+        "type": event.type,
+        "source": event.source,
+        "occurred_on": event.occurred_on,
+        "schema_version": event.schema_version,
+    }
+    if event.payload_json:
+        try:
+            raw["payload"] = json.loads(event.payload_json)
+        except json.JSONDecodeError as error:
+            return Undecodable(
+                event.event_id,
+                (
+                    field_error(
+                        "payload_json",
+                        event.payload_json[:200],
+                        "json",
+                        f"payload_json 不是合法的 JSON：{error}",
+                        f"payload_json is not valid JSON: {error}",
+                    ),
+                ),
+            )
+    return raw
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else to_json(value)
+
+
+def outcome_to_proto(outcome: dict) -> pb.Outcome:
+    return pb.Outcome(
+        event_id=text(outcome.get("event_id")),
+        status=STATUS[outcome["status"]],
+        errors=[
+            pb.FieldError(
+                field=text(error.get("field")),
+                value=text(error.get("value")),
+                rule=text(error.get("rule")),
+                message_zh=text(error.get("message_zh")),
+                message_en=text(error.get("message_en")),
+            )
+            for error in outcome.get("errors", ())
+        ],
+    )
+
+
+def ranking_to_proto(ranking: dict) -> pb.Ranking:
+    return pb.Ranking(
+        quarter=ranking["quarter"],
+        policy_version=text(ranking.get("policy_version")),
+        published=bool(ranking.get("published")),
+        hash=text(ranking.get("hash")),
+        rows=[
+            pb.RankingRow(
+                rank=int(row["rank"]),
+                region=text(row["region"]),
+                name=text(row.get("name")),
+                total=text(row.get("total")),
+            )
+            for row in ranking.get("rows", ())
+        ],
+        content_json=to_json(ranking),
+    )
+
+
+def history_entry_to_proto(entry: dict) -> pb.HistoryEntry:
+    return pb.HistoryEntry(
+        service=entry["service"],
+        notification_id=entry.get("notification_id") or 0,
+        type=entry["type"],
+        event_id=text(entry.get("event_id")),
+        source=text(entry.get("source")),
+        occurred_on=text(entry.get("occurred_on")),
+        recorded_at=entry["recorded_at"],
+        payload_json=to_json(entry.get("payload")),
+    )
+
+
+def merged_history(*histories: Iterable[dict]) -> list[dict]:
+    """One timeline across services; a stable sort keeps each service's own order on ties."""
+    return sorted(
+        (entry for history in histories for entry in history),
+        key=lambda e: (
+            datetime.fromisoformat(e["recorded_at"]),
+            e["service"],
+            e.get("notification_id") or 0,
+        ),
+    )
+
+
+def checked_quarter(quarter: str) -> str:
+    if not QUARTER.match(quarter):
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"quarter 应形如 2020Q3，收到 {quarter!r}",
+            f"quarter must look like 2020Q3, got {quarter!r}",
+        )
+    return quarter
+
+
+def checked_project_code(code: str) -> str:
+    if not code:
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, "缺少 project_code", "project_code is required"
+        )
+    return code
+
+
+def no_ranking(quarter: str, view: str) -> Refused:
+    return Refused(
+        grpc.StatusCode.NOT_FOUND,
+        f"{quarter} 没有{'正式' if view == 'official' else '临时'}排名",
+        f"there is no {view} ranking for {quarter}",
+    )
+
+
+# --- the four services ------------------------------------------------------------------------
+
+
+class IngestServicer(pb_grpc.IngestServicer):
+    def __init__(self, ingestor: Ingestor):
+        self.ingestor = ingestor
+
+    @answering
+    def Publish(self, request: pb.PublishRequest, context: grpc.ServicerContext) -> Any:
+        if len(request.events) > self.ingestor.max_batch:
+            raise BatchTooLarge(len(request.events), self.ingestor.max_batch)
+        outcomes = self.ingestor.publish([event_from_proto(e) for e in request.events])
+        return pb.PublishResponse(outcomes=[outcome_to_proto(o) for o in outcomes])
+
+
+class QueryServicer(pb_grpc.QueryServicer):
+    def __init__(self, rpc: Rpc):
+        self.rpc = rpc
+
+    @answering
+    def GetRanking(self, request: pb.GetRankingRequest, context: grpc.ServicerContext) -> Any:
+        quarter, view = checked_quarter(request.quarter), VIEW[request.view]
+        ranking = self.rpc.call("scoring", "get_ranking", quarter=quarter, view=view)
+        if ranking is None:
+            raise no_ranking(quarter, view)
+        return ranking_to_proto(ranking)
+
+    @answering
+    def GetProject(self, request: pb.GetProjectRequest, context: grpc.ServicerContext) -> Any:
+        code = checked_project_code(request.project_code)
+        state = self.rpc.call("registry", "get_project", project_code=code)
+        if state is None:
+            raise Refused(
+                grpc.StatusCode.NOT_FOUND, f"没有编号为 {code} 的项目", f"no project {code}"
+            )
+        return pb.Project(project_code=code, state_json=to_json(state))
+
+
+class AuditServicer(pb_grpc.AuditServicer):
+    def __init__(self, rpc: Rpc):
+        self.rpc = rpc
+
+    @answering
+    def GetHistory(self, request: pb.GetHistoryRequest, context: grpc.ServicerContext) -> Any:
+        code = checked_project_code(request.project_code)
+        entries = merged_history(
+            self.rpc.call("registry", "history", project_code=code),
+            self.rpc.call("tracking", "history", project_code=code),
+        )
+        return pb.History(entries=[history_entry_to_proto(e) for e in entries])
+
+
+class OfficeServicer(pb_grpc.OfficeServicer):
+    def __init__(self, rpc: Rpc):
+        self.rpc = rpc
+
+    @answering
+    def PublishRanking(
+        self, request: pb.PublishRankingRequest, context: grpc.ServicerContext
+    ) -> Any:
+        quarter = checked_quarter(request.quarter)
+        return ranking_to_proto(self.rpc.call("scoring", "publish_ranking", quarter=quarter))
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def serve(config: Config, rpc: Rpc | None = None) -> grpc.Server:
+    """Build and start the gRPC server on `config.address`. The caller stops it."""
+    rpc = rpc or NamekoRpc(config.amqp_uri, config.rpc_timeout)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    pb_grpc.add_IngestServicer_to_server(IngestServicer(Ingestor(rpc, config.max_batch)), server)
+    pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc), server)
+    pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc), server)
+    pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc), server)
+
+    health_servicer = health.HealthServicer()
+    for name in ("", *SERVICES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+
+    port = server.add_insecure_port(config.address)  # raises when the address is taken
+    server.start()
+    log.info("gateway: gRPC on %s (port %d)", config.address, port)
+    return server
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = Config.from_env()
+    rpc = NamekoRpc(config.amqp_uri, config.rpc_timeout)
+    server = serve(config, rpc)
+    consumer = AmqpIngest(config.amqp_uri, Ingestor(rpc, config.max_batch))
+    consumer.start()
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    stopping.wait()
+
+    log.info("gateway: stopping (grace %gs)", config.grace)
+    consumer.stop()
+    server.stop(config.grace).wait()
+    rpc.close()
+    log.info("gateway: stopped")
+
+
+if __name__ == "__main__":
+    main()
