@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
+import eventlet
 from kombu import Queue
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
@@ -69,6 +71,7 @@ class EventSourcedApplication(DependencyProvider):
 
 
 CATCH_UP_SECONDS = 10
+PULL_TIMEOUT_SECONDS = 30
 
 
 def upstream_queue(consumer: str, upstream: str) -> Queue:
@@ -78,9 +81,21 @@ def upstream_queue(consumer: str, upstream: str) -> Queue:
     )
 
 
+def pull_from(upstream: Any) -> Pull:
+    """An upstream's `read_wire` RPC, bounded in time: a reply lost on the way must not hold
+    the consumer (and its lock) forever."""
+
+    def pull(start: int, stop: int | None) -> dict | None:
+        with eventlet.Timeout(PULL_TIMEOUT_SECONDS, TimeoutError):
+            return upstream.read_wire(start, stop)
+
+    return pull
+
+
 def catch_up(app: ConsumerApplication, upstream: str, pull: Pull) -> None:
-    """Pull what `upstream` has beyond our position; an upstream not running yet is no error."""
+    """Pull what `upstream` has beyond our position; an upstream not running yet, or slow to
+    answer, is no error: the next round catches up."""
     try:
         app.catch_up(upstream, pull)
-    except UnknownService:
-        log.info("%s is not running yet; catching up later", upstream)
+    except (UnknownService, TimeoutError) as error:
+        log.info("could not catch up with %s yet (%r); trying again later", upstream, error)

@@ -10,6 +10,7 @@ from services.common.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
+    pull_from,
     upstream_queue,
 )
 from services.common.store import store_env, var_dir
@@ -28,11 +29,11 @@ class NotifyService:
 
     @consume(upstream_queue("notify", "scoring"), requeue_on_error=True)
     def on_scoring(self, body: dict) -> None:
-        self.app.receive(body, self.scoring.read_wire)
+        self.app.receive(body, pull_from(self.scoring))
 
-    @timer(interval=CATCH_UP_SECONDS, eager=True)
+    @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up(self.app, "scoring", self.scoring.read_wire)
+        catch_up(self.app, "scoring", pull_from(self.scoring))
 
     @rpc
     def circular_files(self, ranking_hash: str) -> list[str]:

@@ -11,6 +11,7 @@ from services.common.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
+    pull_from,
     upstream_queue,
 )
 from services.common.store import store_env
@@ -30,19 +31,19 @@ class ScoringService:
 
     @consume(upstream_queue("scoring", "registry"), requeue_on_error=True)
     def on_registry(self, body: dict) -> None:
-        self.app.receive(body, self.registry.read_wire)
+        self.app.receive(body, pull_from(self.registry))
 
     @consume(upstream_queue("scoring", "tracking"), requeue_on_error=True)
     def on_tracking(self, body: dict) -> None:
-        self.app.receive(body, self.tracking.read_wire)
+        self.app.receive(body, pull_from(self.tracking))
 
-    @timer(interval=CATCH_UP_SECONDS, eager=True)
+    @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
         self._catch_up()
 
     def _catch_up(self) -> None:
-        catch_up(self.app, "registry", self.registry.read_wire)
-        catch_up(self.app, "tracking", self.tracking.read_wire)
+        catch_up(self.app, "registry", pull_from(self.registry))
+        catch_up(self.app, "tracking", pull_from(self.tracking))
 
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:
