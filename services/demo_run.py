@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from decimal import Decimal
 
 from services.demo import demo_rejects, generate_demo
 from services.gateway.client import GatewayClient
@@ -31,13 +32,14 @@ def cell(text: str, size: int, right: bool = False) -> str:
 def ranking_table(ranking: dict) -> str:
     header = [cell("名次", 4), cell("市州", 18)]
     header += [cell(name, 10, right=True) for _, name in INDICATORS]
-    header += [cell("总分", 8, right=True)]
+    header += [cell("加减分", 8, right=True), cell("总分", 8, right=True)]
     lines = [" ".join(header)]
     for row in ranking["rows"]:
         points = [row["indicators"][key]["points"] for key, _ in INDICATORS]
         line = [cell(str(row["rank"]), 4), cell(row["name"], 18)]
         line += [cell(p, 10, right=True) for p in points]
-        line += [cell(row["total"], 8, right=True)]
+        adjustment = Decimal(row["bonuses"]) - Decimal(row["deductions"])
+        line += [cell(f"{adjustment:+}", 8, right=True), cell(row["total"], 8, right=True)]
         lines.append(" ".join(line))
     if ranking.get("summons"):
         names = {row["region"]: row["name"] for row in ranking["rows"]}
@@ -54,6 +56,7 @@ def load_demo(target: str, quarter: str) -> dict:
         rejected = client.publish(demo_rejects())
         counts = Counter(o["status"] for o in outcomes)
         print(
+            "\n"
             f"演示数据 / demo {quarter}: {len(reports)} reports — "
             + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
         )
