@@ -22,7 +22,7 @@ $(API): $(STAMP) proto/zhaoshang/v1/*.proto services/gateway/codegen.py
 install: $(STAMP) $(API)
 
 run: install
-	$(PY) -m services.run
+	$(PY) -m services.run $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check services tests

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from amqp.exceptions import ChannelError
 from kombu import Connection
 
 from services.common.store import var_dir
@@ -78,7 +79,25 @@ class Supervisor:
                 process.kill()
 
 
+def waiting_services(amqp_uri: str) -> list[str]:
+    """The nameko services not consuming their RPC queue yet."""
+    waiting = []
+    with Connection(amqp_uri, connect_timeout=3) as connection:
+        for service in NAMEKO_SERVICES:
+            channel = connection.channel()
+            try:
+                consumers = channel.queue_declare(f"rpc-{service}", passive=True).consumer_count
+            except ChannelError:  # not declared yet; the failed check closed the channel
+                consumers = 0
+            else:
+                channel.close()
+            if consumers == 0:
+                waiting.append(service)
+    return waiting
+
+
 def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0) -> None:
+    """Until the gateway answers SERVING and every service consumes its RPC queue."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -90,7 +109,8 @@ def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0)
                 raise SystemExit(f"{', '.join(dead)} stopped at start-up: see {supervisor.logs}/")
             try:
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+                if serving and not waiting_services(supervisor.env["AMQP_URI"]):
                     return
             except grpc.RpcError:
                 pass

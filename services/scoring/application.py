@@ -9,7 +9,7 @@ projection is rebuilt from the ledgers at start; rankings are pure functions of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,17 @@ from services.common.reference import DATA_DIR, Reference, reference
 from services.common.reports import Batch, ReportApplication
 from services.common.rules import RuleBroken
 from services.scoring.domain import (
+    DueTask,
     Facts,
     Ledger,
     Policy,
     PolicyBook,
     PolicyError,
     PublishedRanking,
+    overdue_tasks,
     rank_quarter,
     ranking_hash,
+    record_task_completion,
 )
 
 UPSTREAMS = ("registry", "tracking")
@@ -61,6 +64,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
         self.default_policy = default_policy or load_policy_file()
         super().__init__(env)
         self.facts = Facts()
+        self.tasks_done: dict[tuple[str, str], date] = {}
         self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
 
     # Consuming upstream events ----------------------------------------------------------
@@ -71,7 +75,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
         for entry in self.events.get(ids.named_id("ledger", upstream)):
             ledger = entry.mutate(ledger)
             for wire in getattr(entry, "events", ()):
-                self.facts.apply(upstream, wire)
+                self._apply_fact(upstream, wire)
         return ledger or Ledger(upstream=upstream)
 
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
@@ -84,7 +88,11 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             self.ledgers[upstream] = self.repository.get(ledger.id)  # drop what was not stored
             raise
         for wire in events:
-            self.facts.apply(upstream, wire)
+            self._apply_fact(upstream, wire)
+
+    def _apply_fact(self, upstream: str, wire: dict) -> None:
+        self.facts.apply(upstream, wire)
+        record_task_completion(self.tasks_done, wire)
 
     # Policy (policy.adopted, from the office only) --------------------------------------
 
@@ -138,6 +146,21 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             "trip_quota_exempt": self.ref.trip_quota_exempt,
         }
 
+    @cached_property
+    def _due_tasks(self) -> list[DueTask]:
+        """附件3 tasks every 市州 government owes (the ones a ranking can deduct for)."""
+        return [
+            DueTask(task.id, task.deadline_date, frozenset(task.exempt))
+            for task in self.ref.tasks.values()
+            if task.responsible == "prefectures_and_counties"
+        ]
+
+    def _overdue(self, quarter: str) -> dict[str, dict[str, int]]:
+        year = quarter[:4]
+        quarters = [q for q in (f"{year}Q{n}" for n in range(1, 5)) if q <= quarter]
+        units = [code for code, _ in self._units["prefectures"]]
+        return overdue_tasks(self.tasks_done, self._due_tasks, units, quarters)
+
     def ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
         """The ranking from everything consumed so far (not published)."""
         with self._receiving:
@@ -147,6 +170,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
                 quarter,
                 **self._units,
                 official=view == OFFICIAL,
+                overdue_tasks=self._overdue(quarter),
             )
             ranking["as_of"] = {upstream: self.position(upstream) for upstream in UPSTREAMS}
         return {**ranking, "hash": ranking_hash(ranking), "published": False}

@@ -1050,6 +1050,53 @@ def ranking_hash(ranking: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(ranking)).hexdigest()
 
 
+
+# 附件3 tasks --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueTask:
+    """An 附件3 task owed by every 市州 government, with its deadline and the units exempt."""
+
+    id: str
+    due: date
+    exempt: frozenset[str] = frozenset()
+
+
+def record_task_completion(done: dict[tuple[str, str], date], wire_event: Mapping) -> None:
+    """Keep the earliest reported completion of each (task, unit): order-independent."""
+    if wire_event.get("type") != "task.completed":
+        return
+    payload = wire_event["payload"]
+    key = (payload["task_id"], payload["unit"])
+    day = date.fromisoformat(wire_event["occurred_on"])
+    if key not in done or day < done[key]:
+        done[key] = day
+
+
+def overdue_tasks(
+    done: Mapping[tuple[str, str], date],
+    tasks: Iterable[DueTask],
+    units: Iterable[str],
+    quarters: Iterable[str],
+) -> dict[str, dict[str, int]]:
+    """quarter -> unit -> tasks due in that quarter and not reported done by their deadline
+    (附件3 备注: report to the office before the deadline)."""
+    tasks, units = list(tasks), list(units)
+    result: dict[str, dict[str, int]] = {}
+    for quarter in quarters:
+        first, last = quarter_bounds(quarter)
+        counts = result.setdefault(quarter, {})
+        for task in tasks:
+            if not first <= task.due <= last:
+                continue
+            for unit in units:
+                reported = done.get((task.id, unit))
+                if unit not in task.exempt and (reported is None or reported > task.due):
+                    counts[unit] = counts.get(unit, 0) + 1
+    return result
+
+
 # Aggregates: what scoring stores ------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ the ranking an independent count of the same reports expects — on SQLite and o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -41,10 +42,8 @@ def publish_over_amqp(amqp_uri: str, events: list[dict], timeout: float = 60.0) 
         with connection.Consumer(reply_queue, callbacks=[lambda body, m: replies.append(body)]):
             deadline = time.monotonic() + timeout
             while not replies and time.monotonic() < deadline:
-                try:
+                with contextlib.suppress(TimeoutError):
                     connection.drain_events(timeout=1)
-                except TimeoutError:
-                    pass
     assert replies, "no reply from the gateway's AMQP ingest"
     body = replies[0]
     return (json.loads(body) if isinstance(body, bytes | str) else body)["outcomes"]
