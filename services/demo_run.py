@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections import Counter
 from decimal import Decimal
 
+from services.common.store import var_dir
 from services.demo import demo_rejects, generate_demo
 from services.gateway.client import GatewayClient
 
@@ -72,4 +74,17 @@ def load_demo(target: str, quarter: str) -> dict:
         f"哈希 {ranking['hash'][:16]}…）"
     )
     print(ranking_table(ranking))
+    print_circulars(quarter, ranking["hash"])
     return ranking
+
+
+def print_circulars(quarter: str, ranking_hash: str, wait: float = 15.0) -> None:
+    """notify writes the circular when it hears of the publication; say where once it has."""
+    pattern = f"{quarter}-{ranking_hash[:12]}.*"
+    deadline = time.monotonic() + wait
+    while not (files := sorted((var_dir() / "circulars").glob(pattern))):
+        if time.monotonic() > deadline:
+            print(f"通报尚未生成 / the circular is not written yet: see {var_dir()}/circulars/")
+            return
+        time.sleep(0.3)
+    print("通报 / circular: " + ", ".join(str(f) for f in files))
