@@ -88,6 +88,14 @@ def stored_text(env: dict[str, str]) -> str:
     return "\n".join(texts)
 
 
+def wait_for_file(path: Path, timeout: float = 30.0) -> Path:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was not written"
+        time.sleep(0.2)
+    return path
+
+
 def test_a_quarter_of_reports_gives_the_ranking_an_independent_count_expects(system):
     reports = generate_demo(QUARTER)
     prefectures_reporting = {r["source"] for r in reports if r["source"].startswith("pref:")}
@@ -119,6 +127,15 @@ def test_a_quarter_of_reports_gives_the_ranking_an_independent_count_expects(sys
     assert after_duplicates["hash"] == published["hash"]
     assert after_duplicates["published"] is True
     assert provisional["published"] is False
+
+    # notify answered the publication with the quarter's circular (通报), in Chinese, once.
+    circular = wait_for_file(
+        Path(system.env["ZHAOSHANG_VAR"]) / "circulars" / f"{QUARTER}-{published['hash'][:12]}.md"
+    )
+    text = circular.read_text(encoding="utf-8")
+    assert "关于2020年第三季度全省招商引资工作评分排名情况的通报" in text
+    assert all(name in text for _, name in prefectures)
+    assert published["hash"] in text
 
 
 def test_malformed_reports_come_back_rejected_with_reasons_and_are_stored_nowhere(system):
