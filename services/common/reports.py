@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from services.common import contracts, ids
+from services.common.bulk import select_events_of
 from services.common.contracts import Report
 from services.common.relay import read_message
 from services.common.rules import RuleBroken
@@ -49,12 +50,26 @@ class Batch:
     def __init__(self, app: ServiceApplication) -> None:
         self.app = app
         self.touched: dict[UUID, Aggregate] = {}
+        self.absent: set[UUID] = set()  # known not to exist (until added in this batch)
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Load many aggregates in one query; those not stored are remembered as absent."""
+        wanted = {i for i in aggregate_ids if i not in self.touched and i not in self.absent}
+        for aggregate_id, stored in select_events_of(self.app.recorder, wanted).items():
+            aggregate = None
+            for stored_event in stored:
+                aggregate = self.app.mapper.to_domain_event(stored_event).mutate(aggregate)
+            self.touched[aggregate_id] = aggregate
+        self.absent |= wanted - self.touched.keys()
 
     def get(self, aggregate_id: UUID) -> Any | None:
         if aggregate_id not in self.touched:
+            if aggregate_id in self.absent:
+                return None
             try:
                 self.touched[aggregate_id] = self.app.repository.get(aggregate_id)
             except AggregateNotFoundError:
+                self.absent.add(aggregate_id)
                 return None
         return self.touched[aggregate_id]
 
@@ -64,6 +79,23 @@ class Batch:
 
     def receipt(self, event_id: UUID) -> Receipt | None:
         return self.get(ids.receipt_id(event_id))
+
+
+def likely_touched(report: Report) -> Iterable[UUID]:
+    """The aggregates a report will probably read, guessed from its payload's keys so a batch
+    loads them in one query (a wrong guess costs nothing but a row not found)."""
+    payload = report.payload
+    yield ids.receipt_id(report.event_id)
+    if "milestone_event_id" in payload:
+        yield ids.receipt_id(payload["milestone_event_id"])
+    if code := payload.get("project_code"):
+        yield ids.project_id(code)
+        yield ids.milestones_id(code)
+    if leader := payload.get("leader_id"):
+        yield ids.leader_id(leader)
+        yield ids.named_id("trips", leader)
+    if unit := payload.get("unit"):
+        yield ids.named_id("unit", unit)
 
 
 def outcome(report: Report, status: str, errors: Iterable[contracts.FieldError] = ()) -> dict:
@@ -112,6 +144,7 @@ class ReportApplication(ServiceApplication, ABC):
         context = context or {}
         for _ in range(SAVE_ATTEMPTS):
             batch = Batch(self)
+            batch.preload(i for report in reports for i in likely_touched(report))
             outcomes = [self._apply_one(report, batch, context) for report in reports]
             try:
                 self.save(*batch.touched.values())

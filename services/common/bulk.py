@@ -1,0 +1,86 @@
+"""Loading many aggregates in one query.
+
+A batch of reports touches hundreds of aggregates (its receipts, the projects it is about);
+loading them one `SELECT` at a time costs a round trip each. These read every event of many
+aggregates at once, from whichever recorder the application has.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from uuid import UUID
+
+from eventsourcing.persistence import AggregateRecorder, StoredEvent
+
+SQLITE_CHUNK = 500  # below SQLite's limit on bound parameters
+
+
+def select_events_of(
+    recorder: AggregateRecorder, aggregate_ids: Iterable[UUID]
+) -> dict[UUID, list[StoredEvent]]:
+    """Every stored event of each given aggregate, in version order; absent ones are left out."""
+    ids = list(dict.fromkeys(aggregate_ids))
+    if not ids:
+        return {}
+    from eventsourcing.postgres import PostgresAggregateRecorder
+    from eventsourcing.sqlite import SQLiteAggregateRecorder
+
+    if isinstance(recorder, PostgresAggregateRecorder):
+        rows = _postgres_rows(recorder, ids)
+    elif isinstance(recorder, SQLiteAggregateRecorder):
+        rows = [
+            row for chunk in _chunks(ids, SQLITE_CHUNK) for row in _sqlite_rows(recorder, chunk)
+        ]
+    else:
+        rows = [event for i in ids for event in recorder.select_events(i)]
+    events: dict[UUID, list[StoredEvent]] = defaultdict(list)
+    for event in rows:
+        events[event.originator_id].append(event)
+    return events
+
+
+def _postgres_rows(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL(
+        "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(statement, (list(ids),))
+        return [
+            StoredEvent(
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in curs.fetchall()
+        ]
+
+
+def _sqlite_rows(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
+    statement = (
+        "SELECT originator_id, originator_version, topic, state "
+        f"FROM {recorder.events_table_name} WHERE originator_id IN "
+        f"({','.join('?' * len(ids))}) ORDER BY originator_id, originator_version"
+    )
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(statement, [i.hex for i in ids])
+        return [
+            StoredEvent(
+                originator_id=recorder.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in c.fetchall()
+        ]
+
+
+def _chunks(items: Sequence[UUID], size: int) -> Iterable[Sequence[UUID]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
