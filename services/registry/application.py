@@ -142,7 +142,9 @@ class RegistryApplication(ReportApplication):
 
     def project_states(self, project_codes: Iterable[str]) -> dict[str, dict]:
         batch = Batch(self)
-        projects = (batch.get(ids.project_id(code)) for code in set(project_codes))
+        codes = set(project_codes)
+        batch.preload(ids.project_id(code) for code in codes)
+        projects = (batch.get(ids.project_id(code)) for code in codes)
         return {p.code: p.state() for p in projects if p is not None}
 
     def history(self, project_code: str) -> list[dict]:
