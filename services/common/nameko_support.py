@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import eventlet
-from kombu import Queue
+from kombu import Connection, Queue
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
 from services.common.consumer import ConsumerApplication, Pull
-from services.common.relay import OutboxRelay, events_exchange
+from services.common.queues import consumer_queue, declare_dead_letter_queue
+from services.common.relay import OutboxRelay
 from services.common.store import ServiceApplication
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,25 @@ class EventSourcedApplication(DependencyProvider):
     (low latency) and at least once a second (to retry after a broker outage).
     """
 
-    def __init__(self, factory: Callable[[], ServiceApplication], relay_as: str | None = None):
+    def __init__(
+        self,
+        factory: Callable[[], ServiceApplication],
+        relay_as: str | None = None,
+        consumes: Sequence[Queue] = (),
+    ):
         self.factory = factory
         self.relay_as = relay_as
+        self.consumes = consumes
         self.app: ServiceApplication | None = None
         self.relay: OutboxRelay | None = None
         self._wake = threading.Event()
         self._stopping = False
 
     def setup(self) -> None:
+        if self.consumes:  # dead letters need somewhere to go before the first one happens
+            with Connection(self.container.config["AMQP_URI"]) as connection:
+                for queue in self.consumes:
+                    declare_dead_letter_queue(connection, queue.name)
         self.app = self.factory()
         if self.relay_as:
             self.relay = OutboxRelay(self.app, self.relay_as, self.container.config["AMQP_URI"])
@@ -75,10 +86,8 @@ PULL_TIMEOUT_SECONDS = 30
 
 
 def upstream_queue(consumer: str, upstream: str) -> Queue:
-    """The durable queue on which `consumer` receives `upstream`'s wire messages."""
-    return Queue(
-        f"{consumer}.{upstream}", exchange=events_exchange, routing_key=upstream, durable=True
-    )
+    """The queue on which `consumer` receives `upstream`'s wire messages (see queues.py)."""
+    return consumer_queue(consumer, upstream)
 
 
 def pull_from(upstream: Any) -> Pull:

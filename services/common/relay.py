@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 
 from eventsourcing.persistence import Tracking
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Producer
 
+from services.common.queues import events_exchange
 from services.common.store import ServiceApplication
-from services.common.wire import EVENTS_EXCHANGE, encode, message, wire_event
+from services.common.wire import encode, message, wire_event
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
-events_exchange = Exchange(EVENTS_EXCHANGE, type="topic", durable=True)
 
 
 def read_message(

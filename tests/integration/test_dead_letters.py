@@ -1,0 +1,67 @@
+"""A message a consumer keeps failing on is dead-lettered after the delivery limit, on the real
+RabbitMQ, and the operator's replay puts it back once the cause is fixed."""
+
+from __future__ import annotations
+
+import json
+
+from kombu import Connection, Producer
+
+from services.common.queues import (
+    DELIVERY_LIMIT,
+    consumer_queue,
+    dead_letter_queue,
+    declare_dead_letter_queue,
+    events_exchange,
+    replay_dead_letters,
+)
+from services.deadletters import dead_count
+
+
+def receive(connection: Connection, queue, fail: bool, quiet: float = 1.0) -> list[str]:
+    """Consume as a service does (single active consumer: no basic.get); a failing consumer
+    puts each message back. Stops once nothing arrives for `quiet` seconds."""
+    bodies: list[str] = []
+
+    def handle(body, message) -> None:
+        bodies.append(str(message.body))
+        message.requeue() if fail else message.ack()
+
+    with connection.Consumer(queue, callbacks=[handle], accept=["json", "text/plain"]):
+        while True:
+            try:
+                connection.drain_events(timeout=quiet)
+            except TimeoutError:
+                return bodies
+
+
+def test_a_message_failing_every_time_is_dead_lettered_then_replayed(amqp_uri):
+    queue = consumer_queue("scoring", "registry")
+    body = json.dumps({"service": "registry", "first": 1, "last": 1, "events": []})
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        declare_dead_letter_queue(connection, queue.name)
+        bound = queue(channel)
+        bound.declare()
+        Producer(channel).publish(
+            body, exchange=events_exchange, routing_key="registry", delivery_mode=2
+        )
+        deliveries = receive(connection, queue, fail=True)
+        dead = dead_letter_queue(queue.name)(channel)
+        letter = dead.get(no_ack=True)
+
+    assert len(deliveries) == DELIVERY_LIMIT + 1
+    assert letter is not None and str(letter.body) == body
+    assert letter.delivery_info["routing_key"] == queue.name  # says where it came from
+
+    assert replay_dead_letters(amqp_uri, queue.name) == 0  # it was taken off above
+    with Connection(amqp_uri) as connection:
+        Producer(connection.channel()).publish(
+            body, exchange="zhaoshang.dead", routing_key=queue.name, delivery_mode=2
+        )
+    assert dead_count(amqp_uri, queue.name) == 1
+    assert replay_dead_letters(amqp_uri, queue.name) == 1
+    assert dead_count(amqp_uri, queue.name) == 0
+    with Connection(amqp_uri) as connection:
+        again = receive(connection, queue, fail=False)
+    assert [json.loads(b)["first"] for b in again] == [1]
