@@ -24,7 +24,9 @@ def build() -> NotifyApplication:
 class NotifyService:
     name = "notify"
 
-    app: NotifyApplication = EventSourcedApplication(build)
+    app: NotifyApplication = EventSourcedApplication(
+        build, consumes=[upstream_queue("notify", "scoring")]
+    )
     scoring = RpcProxy("scoring")
 
     @consume(upstream_queue("notify", "scoring"), requeue_on_error=True)

@@ -25,7 +25,11 @@ def build() -> ScoringApplication:
 class ScoringService:
     name = "scoring"
 
-    app: ScoringApplication = EventSourcedApplication(build, relay_as="scoring")
+    app: ScoringApplication = EventSourcedApplication(
+        build,
+        relay_as="scoring",
+        consumes=[upstream_queue("scoring", "registry"), upstream_queue("scoring", "tracking")],
+    )
     registry = RpcProxy("registry")
     tracking = RpcProxy("tracking")
 
