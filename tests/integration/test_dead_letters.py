@@ -55,7 +55,8 @@ def test_a_message_failing_every_time_is_dead_lettered_then_replayed(amqp_uri):
     assert letter.delivery_info["routing_key"] == queue.name  # says where it came from
 
     assert replay_dead_letters(amqp_uri, queue.name) == 0  # it was taken off above
-    with Connection(amqp_uri) as connection:
+    confirmed = {"confirm_publish": True}  # counted only once the broker has it
+    with Connection(amqp_uri, transport_options=confirmed) as connection:
         Producer(connection.channel()).publish(
             body, exchange="zhaoshang.dead", routing_key=queue.name, delivery_mode=2
         )
