@@ -1,4 +1,5 @@
-"""notify as a nameko service: writes each published ranking's circular (通报)."""
+"""notify as a nameko service: the circular (通报) and the notices of each published ranking,
+deadline reminders, and their delivery by e-mail and webhook."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
-from services.common.store import store_env, var_dir
 from services.notify.application import NotifyApplication
+from services.notify.bootstrap import build
 
-
-def build() -> NotifyApplication:
-    return NotifyApplication(store_env("notify"), circulars=var_dir() / "circulars")
+DELIVER_SECONDS = 5  # how soon a new notice, or a retry that fell due, goes out
+REMINDER_SECONDS = 3600  # reminders are by the day; hourly is soon enough after midnight
 
 
 class NotifyService:
@@ -28,15 +28,39 @@ class NotifyService:
         build, consumes=[upstream_queue("notify", "scoring")]
     )
     scoring = RpcProxy("scoring")
+    tracking = RpcProxy("tracking")
 
     @consume(upstream_queue("notify", "scoring"), requeue_on_error=True)
     def on_scoring(self, body: dict) -> None:
         self.app.receive(body, pull_from(self.scoring))
 
+    @consume(upstream_queue("notify", "tracking"), requeue_on_error=True)
+    def on_tracking(self, body: dict) -> None:
+        self.app.receive(body, pull_from(self.tracking))
+
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
         catch_up(self.app, "scoring", pull_from(self.scoring))
+        catch_up(self.app, "tracking", pull_from(self.tracking))
+
+    @timer(interval=REMINDER_SECONDS)
+    def remind(self) -> None:
+        self.app.issue_reminders()
+
+    @timer(interval=DELIVER_SECONDS)
+    def deliver(self) -> None:
+        self.app.deliver_due()
 
     @rpc
     def circular_files(self, ranking_hash: str) -> list[str]:
         return self.app.circular_files(ranking_hash)
+
+    @rpc
+    def deliveries(
+        self, unit: str | None = None, status: str | None = None, kind: str | None = None
+    ) -> list[dict]:
+        return self.app.deliveries(unit, status, kind)
+
+    @rpc
+    def failures(self) -> list[dict]:
+        return self.app.failures()

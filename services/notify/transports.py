@@ -1,0 +1,200 @@
+"""How a notice leaves: e-mail over SMTP (stdlib smtplib) and a signed webhook (stdlib urllib).
+
+Each transport sends one `Outgoing` and returns a receipt, or raises `DeliveryFailed` with a
+reason and whether trying again could help. Every attempt of the same delivery produces the same
+message: the same SMTP Message-ID, the same webhook body and signature, so a receiver can tell a
+resend from a new notice.
+
+Webhook: `POST` of a JSON body with `Content-Type: application/json; charset=utf-8`,
+`X-Zhaoshang-Delivery: <delivery id>` (the idempotency key) and
+`X-Zhaoshang-Signature: sha256=<hex HMAC-SHA256 of the raw body with the shared secret>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
+
+from services.notify.circular import ISSUER
+from services.notify.config import SmtpSettings
+
+SHANGHAI = timezone(timedelta(hours=8))
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+SIGNATURE_HEADER = "X-Zhaoshang-Signature"
+DELIVERY_HEADER = "X-Zhaoshang-Delivery"
+NOTICE_HEADER = "X-Zhaoshang-Notice"
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery of one notice, everything a transport needs."""
+
+    delivery_id: str
+    notice_id: str
+    kind: str
+    about: str
+    stage: str
+    unit: str
+    address: str
+    subject: str
+    text: str
+    issued_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+
+
+# E-mail ------------------------------------------------------------------------------------
+
+
+def email_message(outgoing: Outgoing, sender: str, message_id_domain: str) -> EmailMessage:
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = Address(display_name=ISSUER, addr_spec=sender)
+    message["To"] = outgoing.address
+    message["Subject"] = outgoing.subject
+    message["Date"] = format_datetime(outgoing.issued_at.astimezone(SHANGHAI))
+    message["Message-ID"] = f"<{outgoing.delivery_id}@{message_id_domain}>"
+    message[NOTICE_HEADER] = outgoing.notice_id
+    message.set_content(outgoing.text)
+    for attachment in outgoing.attachments:
+        maintype, subtype = attachment.content_type.split("/")
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+    if message.is_multipart():
+        message.set_boundary(f"=={outgoing.delivery_id}==")  # not random: resends are identical
+    return message
+
+
+class SmtpTransport:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def send(self, outgoing: Outgoing) -> str:
+        s = self.settings
+        message = email_message(outgoing, s.sender, s.message_id_domain)
+        smtp = smtplib.SMTP(timeout=s.timeout)
+        try:
+            smtp.connect(s.host, s.port)
+            if s.starttls:
+                smtp.starttls()
+            if s.username:
+                smtp.login(s.username, s.password)
+            smtp.send_message(message, from_addr=s.sender, to_addrs=[outgoing.address])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = next(iter(error.recipients.values()))
+            raise _smtp_failure(code, reply, f"收件人被拒 {outgoing.address}") from None
+        except smtplib.SMTPResponseException as error:
+            raise _smtp_failure(error.smtp_code, error.smtp_error, "SMTP 服务器拒绝") from None
+        except (OSError, smtplib.SMTPException) as error:
+            where = f"{s.host}:{s.port}"
+            raise DeliveryFailed(f"SMTP {where} 不可用：{type(error).__name__}: {error}") from None
+        finally:
+            _close(smtp)
+        return f"smtp {s.host}:{s.port} accepted {message['Message-ID']}"
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """Once the server took the message it was sent, whatever QUIT answers."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def _smtp_failure(code: int, reply: bytes | str, what: str) -> DeliveryFailed:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    # 5xx is a permanent refusal; 4xx asks the client to come back later.
+    return DeliveryFailed(f"{what}：{code} {text}", permanent=500 <= code < 600)
+
+
+# Webhook -----------------------------------------------------------------------------------
+
+
+def webhook_body(outgoing: Outgoing) -> bytes:
+    """The same bytes on every attempt of a delivery: no send time in it."""
+    document = {
+        "delivery_id": outgoing.delivery_id,
+        "notice_id": outgoing.notice_id,
+        "kind": outgoing.kind,
+        "about": outgoing.about,
+        "stage": outgoing.stage,
+        "unit": outgoing.unit,
+        "subject": outgoing.subject,
+        "text": outgoing.text,
+        "issued_at": outgoing.issued_at.isoformat(),
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "sha256": a.sha256,
+                "content_base64": base64.b64encode(a.content).decode("ascii"),
+            }
+            for a in outgoing.attachments
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signature(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookTransport:
+    def __init__(self, secrets: Mapping[str, str], timeout: float = 10.0) -> None:
+        self.secrets = dict(secrets)
+        self.timeout = timeout
+
+    def send(self, outgoing: Outgoing) -> str:
+        secret = self.secrets.get(outgoing.address)
+        if secret is None:
+            raise DeliveryFailed(f"没有为 {outgoing.address} 配置签名密钥", permanent=True)
+        body = webhook_body(outgoing)
+        request = urllib.request.Request(
+            outgoing.address,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                DELIVERY_HEADER: outgoing.delivery_id,
+                SIGNATURE_HEADER: signature(body, secret),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return f"webhook {outgoing.address} HTTP {response.status}"
+        except urllib.error.HTTPError as error:
+            # 4xx says the request itself is wrong (retrying will not help), except a timeout
+            # (408) or a rate limit (429); 5xx may pass later.
+            permanent = 400 <= error.code < 500 and error.code not in (408, 429)
+            raise DeliveryFailed(f"webhook HTTP {error.code} {error.reason}", permanent) from None
+        except OSError as error:  # URLError, a refused connection, a time-out
+            reason = getattr(error, "reason", error)
+            raise DeliveryFailed(f"webhook {outgoing.address} 不可达：{reason}") from None
