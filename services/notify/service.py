@@ -25,7 +25,7 @@ class NotifyService:
     name = "notify"
 
     app: NotifyApplication = EventSourcedApplication(
-        build, consumes=[upstream_queue("notify", "scoring")]
+        build, consumes=[upstream_queue("notify", "scoring"), upstream_queue("notify", "tracking")]
     )
     scoring = RpcProxy("scoring")
     tracking = RpcProxy("tracking")
