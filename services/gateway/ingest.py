@@ -1,18 +1,19 @@
 """The one way reports enter the system, for gRPC and AMQP alike (ARCHITECTURE "The report path").
 
 Each raw event is validated against the public contract; an invalid one is answered "rejected"
-and goes nowhere. Valid reports are forwarded to their owning service in runs of consecutive
-reports with the same owner, one RPC per run, in order: a report may depend on an earlier one
-of the same batch (a milestone of a project proposed just before), so order is never changed.
+and goes nowhere. Valid reports are forwarded to their owning services in as few RPCs as their
+order allows (planning.py): a report may depend on an earlier one about the same subject (a
+milestone of a project signed just before), and those never change order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from services.common import contracts
+from services.gateway.planning import Run, plan
 from services.gateway.rpc import Rpc, ServiceFailed
 
 REJECTED = "rejected"
@@ -24,15 +25,6 @@ class BatchTooLarge(ValueError):
         self.message_zh = f"一批最多 {limit} 条报告，本批 {size} 条；请拆分后重新发送"
         self.message_en = f"a batch holds at most {limit} reports, this one has {size}; split it"
         super().__init__(f"{self.message_zh} / {self.message_en}")
-
-
-@dataclass
-class Run:
-    """Consecutive valid reports for one owning service, with their places in the request."""
-
-    owner: str
-    positions: list[int] = field(default_factory=list)
-    reports: list[dict] = field(default_factory=list)
 
 
 def field_error(field: str, value: Any, rule: str, message_zh: str, message_en: str) -> dict:
@@ -68,7 +60,7 @@ class Ingestor:
         if len(raw_events) > self.max_batch:
             raise BatchTooLarge(len(raw_events), self.max_batch)
         outcomes: dict[int, dict] = {}
-        runs: list[Run] = []
+        valid: list[tuple[int, contracts.Report]] = []
         for position, raw in enumerate(raw_events):
             if isinstance(raw, Undecodable):
                 outcomes[position] = rejection(raw.event_id, raw.errors)
@@ -79,12 +71,8 @@ class Ingestor:
                 errors = [error.to_dict() for error in invalid.errors]
                 outcomes[position] = rejection(invalid.event_id, errors)
                 continue
-            owner = contracts.OWNER[report.type]
-            if not runs or runs[-1].owner != owner:
-                runs.append(Run(owner))
-            runs[-1].positions.append(position)
-            runs[-1].reports.append(report.to_primitive())
-        for run in runs:
+            valid.append((position, report))
+        for run in plan(valid):
             for position, outcome in zip(run.positions, self._forward(run), strict=True):
                 outcomes[position] = outcome
         return [outcomes[position] for position in range(len(raw_events))]
