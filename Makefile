@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 API := services/gateway/api/zhaoshang_pb2.py
+# checkov pins packaging<24, older than pytest allows: it gets a venv of its own.
+CHECKOV := $(VENV)/checkov/bin/checkov
 NAME ?=
 
 .PHONY: all install run test lint unit integration e2e bench clean
@@ -19,7 +21,11 @@ $(STAMP): pyproject.toml
 $(API): $(STAMP) proto/zhaoshang/v1/*.proto services/gateway/codegen.py
 	$(PY) -m services.gateway.codegen
 
-install: $(STAMP) $(API)
+$(CHECKOV): deploy/checkov-requirements.txt
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --no-deps -r $<
+
+install: $(STAMP) $(API) $(CHECKOV)
 
 run: install
 	$(PY) -m services.run $(ARGS)

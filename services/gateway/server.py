@@ -21,7 +21,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.gateway.amqp_ingest import AmqpIngest
+from services.common.observability import (
+    Metrics,
+    broker_check,
+    configure_logging,
+    dead_letters,
+    http_address,
+    serve_http,
+)
+from services.gateway.amqp_ingest import DEAD_SUFFIX, INGEST_QUEUE, AmqpIngest
 from services.gateway.api import zhaoshang_pb2 as pb
 from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
 from services.gateway.config import Config
@@ -278,17 +286,20 @@ class OfficeServicer(pb_grpc.OfficeServicer):
 # --- the server -------------------------------------------------------------------------------
 
 
-def serve(config: Config, rpc: Rpc | None = None) -> grpc.Server:
+def serve(config: Config, rpc: Rpc | None = None, metrics: Metrics | None = None) -> grpc.Server:
     """Build and start the gRPC server on `config.address`. The caller stops it."""
     rpc = rpc or NamekoRpc(config.amqp_uri, config.rpc_timeout)
+    metrics = metrics or Metrics("gateway")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
+        interceptors=[metrics.grpc_interceptor()],
     )
-    pb_grpc.add_IngestServicer_to_server(IngestServicer(Ingestor(rpc, config.max_batch)), server)
+    ingestor = metrics.counting(Ingestor(rpc, config.max_batch))
+    pb_grpc.add_IngestServicer_to_server(IngestServicer(ingestor), server)
     pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc), server)
     pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc), server)
     pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc), server)
@@ -308,12 +319,15 @@ def serve(config: Config, rpc: Rpc | None = None) -> grpc.Server:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     config = Config.from_env()
     rpc = NamekoRpc(config.amqp_uri, config.rpc_timeout)
-    server = serve(config, rpc)
-    consumer = AmqpIngest(config.amqp_uri, Ingestor(rpc, config.max_batch))
+    dead = dead_letters(config.amqp_uri, lambda: [INGEST_QUEUE + DEAD_SUFFIX])
+    metrics = Metrics("gateway", dead)
+    server = serve(config, rpc, metrics)
+    consumer = AmqpIngest(config.amqp_uri, metrics.counting(Ingestor(rpc, config.max_batch)))
     consumer.start()
+    probes = serve_http(http_address("gateway"), metrics, {"broker": broker_check(config.amqp_uri)})
 
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -324,6 +338,7 @@ def main() -> None:
     consumer.stop()
     server.stop(config.grace).wait()
     rpc.close()
+    probes.stop()
     log.info("gateway: stopped")
 
 

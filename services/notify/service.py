@@ -14,6 +14,7 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
+from services.common.observability import Observability
 from services.notify.application import NotifyApplication
 from services.notify.bootstrap import build
 
@@ -27,6 +28,7 @@ class NotifyService:
     app: NotifyApplication = EventSourcedApplication(
         build, consumes=[upstream_queue("notify", "scoring"), upstream_queue("notify", "tracking")]
     )
+    observability = Observability()
     scoring = RpcProxy("scoring")
     tracking = RpcProxy("tracking")
 

@@ -6,6 +6,7 @@ from nameko.rpc import rpc
 
 from services.common.contracts import Report
 from services.common.nameko_support import EventSourcedApplication
+from services.common.observability import Observability
 from services.common.store import store_env
 from services.common.wire import json_safe
 from services.registry.application import RegistryApplication
@@ -19,6 +20,7 @@ class RegistryService:
     name = "registry"
 
     app: RegistryApplication = EventSourcedApplication(build, relay_as="registry")
+    observability = Observability()
 
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:

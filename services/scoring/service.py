@@ -14,6 +14,7 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
+from services.common.observability import Observability
 from services.common.store import store_env
 from services.scoring.application import OFFICIAL, ScoringApplication
 
@@ -30,6 +31,7 @@ class ScoringService:
         relay_as="scoring",
         consumes=[upstream_queue("scoring", "registry"), upstream_queue("scoring", "tracking")],
     )
+    observability = Observability()
     registry = RpcProxy("registry")
     tracking = RpcProxy("tracking")
 

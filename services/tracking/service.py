@@ -6,6 +6,7 @@ from nameko.rpc import RpcProxy, rpc
 
 from services.common.contracts import Report
 from services.common.nameko_support import EventSourcedApplication
+from services.common.observability import Observability
 from services.common.store import store_env
 from services.tracking.application import TrackingApplication, milestone_project_codes
 
@@ -18,6 +19,7 @@ class TrackingService:
     name = "tracking"
 
     app: TrackingApplication = EventSourcedApplication(build, relay_as="tracking")
+    observability = Observability()
     registry = RpcProxy("registry")
 
     @rpc
