@@ -323,6 +323,49 @@ def generate_demo(quarter: str = "2020Q3", seed: int = 2020) -> list[dict]:
     return _Demo(quarter, seed, reference()).run()
 
 
+def by_sender(reports: list[dict]) -> list[tuple[str, list[dict]]]:
+    """`reports` in runs of one sender each, for systems that each publish under their own
+    credentials. Every report still reaches the system after the earlier reports it depends
+    on, whoever sent them: those about the same subject (a project, a leader, a unit, the
+    checks of one milestone) and the report a check names. A run waits for the phase before
+    it; the runs of one phase share no subject."""
+    phase_of_sender: dict[str, int] = {}
+    last: dict[str, tuple[int, str]] = {}  # subject or event -> (phase, sender) of its latest
+    runs: dict[tuple[int, str], list[dict]] = {}
+    for report in reports:
+        sender = report["source"]
+        subjects, after = _dependencies(report)
+        phase = phase_of_sender.get(sender, 0)
+        for key in (*subjects, *after):
+            if key in last:
+                before, by = last[key]
+                phase = max(phase, before if by == sender else before + 1)
+        phase_of_sender[sender] = phase
+        for key in (*subjects, f"event:{report['event_id']}"):
+            last[key] = (phase, sender)
+        runs.setdefault((phase, sender), []).append(report)
+    return [(sender, run) for (_, sender), run in sorted(runs.items(), key=lambda i: i[0][0])]
+
+
+def _dependencies(report: dict) -> tuple[list[str], list[str]]:
+    """What a report is about, and what it must come after (the report a check names, the
+    leader a planned project names)."""
+    payload = report.get("payload", {})
+    subjects, after = [], []
+    if "project_code" in payload:
+        subjects.append(f"project:{payload['project_code']}")
+    if "milestone_event_id" in payload:
+        subjects.append(f"milestone:{payload['milestone_event_id']}")
+        after.append(f"event:{payload['milestone_event_id']}")
+    if "leader_id" in payload:
+        subjects.append(f"leader:{payload['leader_id']}")
+    if "unit" in payload and not subjects:
+        subjects.append(f"unit:{payload['unit']}")
+    if leader := payload.get("planned_by_leader"):
+        after.append(f"leader:{leader}")
+    return subjects, after
+
+
 def demo_rejects(quarter: str = "2020Q3") -> list[dict]:
     """Malformed reports, one broken rule each, that the gateway must answer "rejected"."""
     start, _ = quarter_bounds(quarter)
@@ -438,6 +481,7 @@ class Leader:
     name: str
     unit: str
     role: str
+    appointed_on: date
 
 
 class _Demo:
@@ -448,6 +492,7 @@ class _Demo:
         self.outbox: list[tuple[date, int, int, dict]] = []
         self.event_ids: set[str] = set()
         self.people: set[str] = set()
+        self.proposals: dict[str, tuple[date, dict]] = {}  # code -> (proposed on, payload)
         unknown = {t.industry for t in TEMPLATES} - set(ref.industries)
         if unknown or set(PROFILES) != {p.code for p in ref.prefectures}:
             raise ValueError(f"the demo is out of step with the reference data: {unknown}")
@@ -463,6 +508,7 @@ class _Demo:
             code, profile = prefecture.code, PROFILES[prefecture.code]
             leaders = self.appoint_leaders(code, profile)
             projects = self.projects(code, profile)
+            self.plan_major_projects(leaders, projects)
             for project in projects:
                 self.follow(project, leaders, profile.pace)
             if code in scripted:
@@ -498,17 +544,40 @@ class _Demo:
         roles += [(f"other-{n}", "other") for n in range(1, profile.others + 1)]
         leaders = []
         for suffix, role in roles:
-            leader = Leader(f"{unit}-{suffix}", self.person_name(), unit, role)
+            name = self.person_name()
+            day = self.start + timedelta(days=self.rng.randint(0, 2))
+            leader = Leader(f"{unit}-{suffix}", name, unit, role, day)
             payload = {
                 "leader_id": leader.leader_id,
                 "name": leader.name,
                 "unit": unit,
                 "role": role,
             }
-            day = self.start + timedelta(days=self.rng.randint(0, 2))
             self.emit("leader.appointed", f"pref:{unit}", day, payload, leader.leader_id)
             leaders.append(leader)
         return leaders
+
+    def plan_major_projects(self, leaders: list[Leader], projects: list[Project]) -> None:
+        """(二十一): each leader plans one major project of about 30 / 20 / 10亿 by role, not real
+        estate or a 特色小镇. A leader takes the project proposed after their appointment whose
+        total is nearest their target, if one is within half of it; some find none."""
+        taken: set[str] = set()
+        for leader in leaders:
+            role = self.ref.leader_roles[leader.role]
+            target = role.planned_project_yi
+            fitting = [
+                p
+                for p in projects
+                if target is not None
+                and p.code not in taken
+                and self.proposals[p.code][0] >= leader.appointed_on
+                and role.excluded_categories.isdisjoint(p.template.categories)
+                and abs(p.total - target) <= target / 2
+            ]
+            if fitting:
+                chosen = min(fitting, key=lambda p: (abs(p.total - target), p.code))
+                taken.add(chosen.code)
+                self.proposals[chosen.code][1]["planned_by_leader"] = leader.leader_id
 
     def person_name(self) -> str:
         while True:
@@ -624,6 +693,7 @@ class _Demo:
             "channel": channel,
         }
         self.emit("project.proposed", project.source, proposed_on, payload, code)
+        self.proposals[code] = (proposed_on, payload)
         return project
 
     def follow(self, project: Project, leaders: list[Leader], pace: float) -> None:

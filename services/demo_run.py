@@ -8,7 +8,7 @@ from collections import Counter
 from decimal import Decimal
 
 from services.common.store import var_dir
-from services.demo import demo_rejects, generate_demo
+from services.demo import by_sender, demo_rejects, generate_demo
 from services.gateway.client import GatewayClient
 
 BATCH = 500
@@ -49,13 +49,16 @@ def ranking_table(ranking: dict) -> str:
     return "\n".join(lines)
 
 
-def load_demo(target: str, quarter: str) -> dict:
+def load_demo(target: str, quarter: str, api_keys: dict[str, str]) -> dict:
+    """Each system publishes its reports under its own key (`api_keys`: source -> key)."""
     reports = generate_demo(quarter)
-    with GatewayClient(target) as client:
+    with GatewayClient(target, api_key=api_keys["office"]) as client:
         outcomes: list[dict] = []
-        for start in range(0, len(reports), BATCH):
-            outcomes += client.publish(reports[start : start + BATCH])
-        rejected = client.publish(demo_rejects())
+        for source, run in by_sender(reports):
+            for start in range(0, len(run), BATCH):
+                outcomes += client.publish(run[start : start + BATCH], api_key=api_keys[source])
+        rejects = demo_rejects()
+        rejected = client.publish(rejects, api_key=api_keys[rejects[0]["source"]])
         counts = Counter(o["status"] for o in outcomes)
         print(
             "\n"

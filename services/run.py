@@ -2,6 +2,10 @@
 
 Unless told `--no-demo`, it loads a demo quarter for all 17 市州 through the public Ingest API,
 has the office publish that quarter's ranking, prints it, and keeps serving.
+
+Unless `GATEWAY_KEYS_FILE` names a keys file, every start issues fresh development API keys for
+every source (services/gateway/auth.py): their hashes in `var/gateway-keys.yaml` for the
+gateway, the keys in `var/dev-api-keys.json` for the demo and local scripts.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from pathlib import Path
 from amqp.exceptions import ChannelError
 from kombu import Connection
 
+from services.common.reference import reference
 from services.common.store import var_dir
+from services.gateway.auth import DEV_KEYS_FILE, dev_sources, issue_dev_keys
 
 NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -50,6 +56,7 @@ class Supervisor:
         self.logs = var_dir(env) / "log"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
+        self.api_keys: dict[str, str] = {}  # source -> development key, when issued here
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (self.logs / f"{name}.log").open("ab")
@@ -58,6 +65,9 @@ class Supervisor:
         )
 
     def start_all(self) -> None:
+        if "GATEWAY_KEYS_FILE" not in self.env:
+            self.api_keys = issue_dev_keys(var_dir(self.env), dev_sources(reference()))
+            self.env["GATEWAY_KEYS_FILE"] = str(var_dir(self.env) / DEV_KEYS_FILE)
         config = str(ROOT / "nameko.yaml")
         for service in NAMEKO_SERVICES:
             module = f"services.{service}.service"
@@ -66,6 +76,14 @@ class Supervisor:
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
+
+    def revive(self) -> list[str]:
+        """Start again every process that exited, with its command line, as an orchestrator
+        would (a nameko service exits when its broker connection breaks mid-reply)."""
+        dead = self.dead()
+        for name in dead:
+            self.start(name, list(self.processes[name].args))
+        return dead
 
     def stop_all(self, grace: float = 15.0) -> None:
         for process in self.processes.values():
@@ -151,13 +169,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_demo:
             from services.demo_run import load_demo
 
-            load_demo(target, args.quarter)
+            if not supervisor.api_keys:
+                print("演示需要开发密钥 / the demo needs development keys: unset GATEWAY_KEYS_FILE")
+            else:
+                load_demo(target, args.quarter, supervisor.api_keys)
         print("Ctrl-C 停止 / Ctrl-C stops every service.")
         while not stopping:
-            if dead := supervisor.dead():
-                print(f"{', '.join(dead)} stopped: see {supervisor.logs}/", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+            if revived := supervisor.revive():
+                print(
+                    f"{', '.join(revived)} 已退出，重新启动 / exited, started again: "
+                    f"see {supervisor.logs}/",
+                    file=sys.stderr,
+                )
+            time.sleep(1)
         return 0
     finally:
         print("正在停止 / stopping …")

@@ -102,6 +102,7 @@ CORRECTABLE = (
     "total_investment",
     "categories",
     "channel",
+    "planned_by_leader",
 )
 REGION_ROLES = ("principal", "investment_lead", "other")
 DEPARTMENT_ROLES = ("department_head", "department_other")
@@ -540,18 +541,24 @@ class Unit(_Field):
         return check_hubei_region(value)
 
 
+def is_known_source(value: str) -> bool:
+    """office, pref:<市州>, county:<Hubei county> or dept:<department> (ARCHITECTURE
+    "Identities")."""
+    kind, _, key = value.partition(":")
+    known = _lookups()
+    return (
+        value == "office"
+        or (kind == "pref" and key in known.prefectures)
+        or (kind == "county" and key in known.counties)
+        or (kind == "dept" and key in known.departments)
+    )
+
+
 class Source(_Field):
     """The sending system: office, pref:<市州>, county:<county>, dept:<department>."""
 
     def _check(self, value: str) -> str:
-        kind, _, key = value.partition(":")
-        known = _lookups()
-        if (
-            value == "office"
-            or (kind == "pref" and key in known.prefectures)
-            or (kind == "county" and key in known.counties)
-            or (kind == "dept" and key in known.departments)
-        ):
+        if is_known_source(value):
             return value
         raise broken("unknown_source")
 
@@ -736,6 +743,9 @@ class ProjectFacts(Strict):
     total_investment = Decimal100M(required=True)
     categories = ListOf(Choice(CATEGORIES), distinct=True, load_default=list)
     channel = Choice(CHANNELS, required=True)
+    # Optional, added in v1 (fields can be added): the leader (leader_id) who planned this as
+    # their major project ((二十一), (二十二)). No default, so a report without it keeps its digest.
+    planned_by_leader = Key()
 
 
 class Changes(ProjectFacts):

@@ -12,6 +12,10 @@ redelivery is answered "duplicate" for what was already stored).
   outage lasts, since nothing is wrong with the message;
 - a service that fails on it: retried a few times, then dead-lettered to `gateway.ingest.dead`
   so one poison message never blocks the queue (DESIGN §5.7).
+
+With `users` (always, as the gateway runs), the message's `user_id` names its sender
+(services/gateway/auth.py): a message without one, or from a user that is no source, has every
+event rejected; the events of one that is must state that source.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from kombu.message import Message
 
-from services.gateway.ingest import BatchTooLarge, Ingestor, field_error, rejection
+from services.gateway.auth import AmqpUsers, Unauthenticated
+from services.gateway.ingest import BatchTooLarge, Ingestor, SentBatch, field_error, rejection
 from services.gateway.rpc import BackendError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -82,9 +87,11 @@ class AmqpIngest:
         ingestor: Ingestor,
         exchange: str = INGEST_EXCHANGE,
         queue: str = INGEST_QUEUE,
+        users: AmqpUsers | None = None,
     ):
         self.amqp_uri = amqp_uri
         self.ingestor = ingestor
+        self.users = users
         self.exchange = Exchange(exchange, type="topic", durable=True)
         dead = Exchange(exchange + DEAD_SUFFIX, type="fanout", durable=True)
         self.queue = Queue(
@@ -142,8 +149,12 @@ class AmqpIngest:
     def _handle(self, message: Message, replies: Producer) -> None:
         body = message.body if isinstance(message.body, bytes) else message.body.encode()
         digest = hashlib.sha256(body).hexdigest()
+        events: list[Any] = []
         try:
-            answer: dict = {"outcomes": self.ingestor.publish(events_in(body))}
+            events = events_in(body)
+            answer: dict = {"outcomes": self.ingestor.publish(self._sent(events, message))}
+        except Unauthenticated as error:
+            answer = {"outcomes": [rejection(_event_id(e), [error.to_dict()]) for e in events]}
         except NotABatch as error:
             answer = {"outcomes": [rejection(None, [error.error])]}
         except BatchTooLarge as error:
@@ -159,6 +170,11 @@ class AmqpIngest:
         self._failures.pop(digest, None)
         self._reply(message, replies, answer)
         message.ack()
+
+    def _sent(self, events: list[Any], message: Message) -> list[Any]:
+        if self.users is None:
+            return events
+        return SentBatch(events, self.users.source_of(message.properties.get("user_id")))
 
     def _failed(self, message: Message, replies: Producer, digest: str, error: Exception) -> None:
         tries = self._failures.get(digest, 0) + 1
@@ -197,6 +213,10 @@ class AmqpIngest:
             content_type="application/json",
             content_encoding="utf-8",
         )
+
+
+def _event_id(event: Any) -> Any:
+    return event.get("event_id") if isinstance(event, dict) else None
 
 
 def too_large(error: BatchTooLarge) -> dict:

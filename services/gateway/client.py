@@ -5,21 +5,40 @@
                                      "payload": {"project_code": "WH-001",
                                                  "contract_investment": "25.5"}}])
 
-Values are plain dicts; failures other than "not found" raise `grpc.RpcError`.
+Values are plain dicts; failures other than "not found" raise `grpc.RpcError`. With
+`api_key`, every call carries the system's key (`x-api-key`, services/gateway/auth.py);
+`publish(..., api_key=...)` sends one batch under another system's key.
 """
 
 from __future__ import annotations
 
 import json
 from types import TracebackType
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from services.gateway.api import zhaoshang_pb2 as pb
 from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
 
 VIEWS = {"official": pb.GetRankingRequest.OFFICIAL, "provisional": pb.GetRankingRequest.PROVISIONAL}
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+API_KEY_HEADER = "x-api-key"
+
+
+class _WithApiKey(grpc.UnaryUnaryClientInterceptor):
+    """Adds the client's key to every call that does not carry one of its own."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = list(details.metadata or ())
+        if not any(name == API_KEY_HEADER for name, _ in metadata):
+            metadata.append((API_KEY_HEADER, self.api_key))
+            details = details._replace(metadata=metadata)
+        return continuation(details, request)
 
 
 def event_to_proto(event: dict) -> pb.Event:
@@ -74,8 +93,25 @@ def entry_from_proto(entry: pb.HistoryEntry) -> dict:
     }
 
 
+def _fields(message: Message) -> Any:
+    """A message as plain values, every field present (ints stay ints)."""
+    return {
+        field.name: (
+            [_fields(m) for m in getattr(message, field.name)]
+            if field.is_repeated
+            else getattr(message, field.name)
+        )
+        for field in message.DESCRIPTOR.fields
+    }
+
+
 class GatewayClient:
-    def __init__(self, target: str = "127.0.0.1:50051", timeout: float | None = 60.0):
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        timeout: float | None = 60.0,
+        api_key: str | None = None,
+    ):
         self.timeout = timeout
         self._channel = grpc.insecure_channel(
             target,
@@ -84,6 +120,8 @@ class GatewayClient:
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ],
         )
+        if api_key:
+            self._channel = grpc.intercept_channel(self._channel, _WithApiKey(api_key))
         self._ingest = pb_grpc.IngestStub(self._channel)
         self._query = pb_grpc.QueryStub(self._channel)
         self._audit = pb_grpc.AuditStub(self._channel)
@@ -103,10 +141,11 @@ class GatewayClient:
     def close(self) -> None:
         self._channel.close()
 
-    def publish(self, events: list[dict]) -> list[dict]:
+    def publish(self, events: list[dict], api_key: str | None = None) -> list[dict]:
         """One outcome per event, in order: {"event_id", "status", "errors"}."""
         request = pb.PublishRequest(events=[event_to_proto(e) for e in events])
-        response = self._ingest.Publish(request, timeout=self.timeout)
+        metadata = [(API_KEY_HEADER, api_key)] if api_key else None
+        response = self._ingest.Publish(request, timeout=self.timeout, metadata=metadata)
         return [outcome_from_proto(o) for o in response.outcomes]
 
     def get_ranking(self, quarter: str, view: str = "official") -> dict:
@@ -131,3 +170,75 @@ class GatewayClient:
         request = pb.GetHistoryRequest(project_code=project_code)
         history = self._audit.GetHistory(request, timeout=self.timeout)
         return [entry_from_proto(e) for e in history.entries]
+
+    def get_scorecard(self, quarter: str, region: str, view: str = "official") -> dict | None:
+        """One 市州's quarter: {"row": {indicators, trips, bonuses, deductions, total, rank,
+        tier}, "late": [...], "summoned", "hash", ...}; None for a code that is no 市州."""
+        request = pb.GetScorecardRequest(quarter=quarter, region=region, view=VIEWS[view])
+        try:
+            card = self._query.GetScorecard(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return json.loads(card.content_json)
+
+    def verify(self) -> dict:
+        """{"ok", "stores": [{"service", "ok", "events", ..., "findings": [...]}]}."""
+        verification = self._audit.Verify(pb.VerifyRequest(), timeout=self.timeout)
+        return {"ok": verification.ok, "stores": [_fields(s) for s in verification.stores]}
+
+    def rebuild_ranking(self, quarter: str, as_of: str = "") -> dict:
+        """The quarter rebuilt from the upstream logs: {"rebuilt", "today", "differences",
+        "matches_published", "policy", "events_read", ...}. Without `as_of`, the published
+        ranking is rebuilt; with it (an ISO date or moment), only what was recorded by then."""
+        request = pb.RebuildRankingRequest(quarter=quarter, as_of=as_of)
+        return json.loads(self._audit.RebuildRanking(request, timeout=self.timeout).content_json)
+
+    def read_log(self, service: str, start: int, limit: int = 1000) -> dict | None:
+        """A page of registry's or tracking's log as a wire message; None past its end."""
+        request = pb.ReadLogRequest(service=service, start=start, limit=limit)
+        page = self._audit.ReadLog(request, timeout=self.timeout)
+        if page.end:
+            return None
+        events = json.loads(page.events_json)
+        return {"service": page.service, "first": page.first, "last": page.last, "events": events}
+
+    # Registry's and tracking's views (README "Queries") -------------------------------------
+
+    def _listing(self, method: str, request: Message) -> dict:
+        return json.loads(getattr(self._query, method)(request, timeout=self.timeout).content_json)
+
+    def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
+        """A list of (二): {"title", "count", "total_investment", "by_list", "projects"}."""
+        request = pb.ListProjectsRequest(list=list_name, region=region, department=department)
+        return self._listing("ListProjects", request)
+
+    def milestones(self, project_code: str) -> dict | None:
+        """{"milestones": [...with "cumulative"], "views": {"provisional", "official"}, ...}."""
+        try:
+            return self._listing("GetMilestones", pb.GetProjectRequest(project_code=project_code))
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+
+    def five_ones_gaps(self, unit: str = "") -> dict:
+        return self._listing("ListFiveOnesGaps", pb.UnitRequest(unit=unit))
+
+    def leader_progress(self, unit: str = "", year: int = 0) -> dict:
+        return self._listing("GetLeaderProgress", pb.LeaderProgressRequest(unit=unit, year=year))
+
+    def promotion_events(self, unit: str = "") -> dict:
+        return self._listing("GetPromotionEvents", pb.UnitRequest(unit=unit))
+
+    def task_status(self, unit: str = "", task_id: str = "", as_of: str = "") -> dict:
+        request = pb.TaskStatusRequest(unit=unit, task_id=task_id, as_of=as_of)
+        return self._listing("GetTaskStatus", request)
+
+    def matter_status(self, unit: str = "", matter_id: str = "", as_of: str = "") -> dict:
+        request = pb.MatterStatusRequest(unit=unit, matter_id=matter_id, as_of=as_of)
+        return self._listing("GetMatterStatus", request)
+
+    def refusals(self, source: str = "") -> dict:
+        return self._listing("ListRefusals", pb.RefusalsRequest(source=source))

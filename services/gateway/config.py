@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.gateway.auth import default_keys_file
+
 
 @dataclass(frozen=True)
 class Config:
@@ -15,6 +17,11 @@ class Config:
     rpc_timeout: float = 30.0  # seconds to wait for a service's answer
     workers: int = 16  # gRPC worker threads, each with its own RPC connection
     grace: float = 10.0  # seconds in-flight calls get to finish on shutdown
+    # Per-source API keys (services/gateway/auth.py). None: no authentication, each report's
+    # `source` is taken as stated — only for a gateway built in-process around fakes;
+    # `from_env` always names a file (a missing file holds no keys: every call is refused).
+    keys_file: str | None = None
+    amqp_user_prefix: str = ""  # AMQP user `<prefix><source>` publishes as that source
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -27,4 +34,6 @@ class Config:
             rpc_timeout=float(env.get("RPC_TIMEOUT", default.rpc_timeout)),
             workers=int(env.get("GATEWAY_WORKERS", default.workers)),
             grace=float(env.get("GATEWAY_GRACE", default.grace)),
+            keys_file=str(default_keys_file(env)),
+            amqp_user_prefix=env.get("GATEWAY_AMQP_USER_PREFIX", default.amqp_user_prefix),
         )

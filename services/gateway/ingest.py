@@ -1,9 +1,11 @@
 """The one way reports enter the system, for gRPC and AMQP alike (ARCHITECTURE "The report path").
 
 Each raw event is validated against the public contract; an invalid one is answered "rejected"
-and goes nowhere. Valid reports are forwarded to their owning services in as few RPCs as their
-order allows (planning.py): a report may depend on an earlier one about the same subject (a
-milestone of a project signed just before), and those never change order.
+and goes nowhere. A batch from an authenticated sender (`SentBatch`) may only speak as that
+sender: a report stating another `source` is rejected, and recorded as a refusal by registry.
+Valid reports are forwarded to their owning services in as few calls as their order allows
+(services/gateway/planning.py): a report may depend on an earlier one about the same subject
+(a milestone of a project proposed just before), so that order is never changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common import contracts
+from services.common.contracts import Report
 from services.gateway.planning import Run, plan
 from services.gateway.rpc import Rpc, ServiceFailed
 
@@ -20,11 +23,31 @@ REJECTED = "rejected"
 
 
 class BatchTooLarge(ValueError):
+    """More reports than one call may carry; named like a field error: events, size, rule."""
+
+    field = "events"
+    rule = "max_batch"
+
     def __init__(self, size: int, limit: int):
         self.size = size
-        self.message_zh = f"一批最多 {limit} 条报告，本批 {size} 条；请拆分后重新发送"
-        self.message_en = f"a batch holds at most {limit} reports, this one has {size}; split it"
+        self.limit = limit
+        self.message_zh = (
+            f"events 的值 {size} 超过上限：一批最多 {limit} 条报告（规则 max_batch），"
+            "请拆分后重新发送"
+        )
+        self.message_en = (
+            f"events: {size} reports, but a batch holds at most {limit} reports (rule "
+            "max_batch); split the batch"
+        )
         super().__init__(f"{self.message_zh} / {self.message_en}")
+
+
+class SentBatch(list):
+    """The raw events of one call, with the source its credentials authenticated."""
+
+    def __init__(self, events: Sequence[Any], sender: str):
+        super().__init__(events)
+        self.sender = sender
 
 
 def field_error(field: str, value: Any, rule: str, message_zh: str, message_en: str) -> dict:
@@ -34,6 +57,18 @@ def field_error(field: str, value: Any, rule: str, message_zh: str, message_en: 
 
 def rejection(event_id: Any, errors: Sequence[dict]) -> dict:
     return {"event_id": event_id, "status": REJECTED, "errors": list(errors)}
+
+
+def not_the_sender(report: Report, sender: str) -> dict:
+    return field_error(
+        "source",
+        report.source,
+        "source_not_sender",
+        f"source 的值 {report.source} 与调用方凭据所属的报送系统 {sender} 不符："
+        "每个系统只能以自己的名义报送",
+        f"source: {report.source} is not {sender}, the system the caller's credentials "
+        "belong to; a system reports in its own name only",
+    )
 
 
 @dataclass(frozen=True)
@@ -53,14 +88,18 @@ class Ingestor:
     def publish(self, raw_events: Sequence[Any]) -> list[dict]:
         """Validate and forward a batch; one outcome per event, in the order given.
 
-        Raises BatchTooLarge before looking at any event, and the rpc module's BackendError
-        when a service cannot answer (runs forwarded before it stay applied: a resend of the
-        batch gets "duplicate" for them).
+        A `SentBatch` is held to its sender; any other sequence is taken as its reports state
+        their sources (in-process use and tests of the gateway alone). Raises BatchTooLarge
+        before looking at any event, and the rpc module's BackendError when a service cannot
+        answer (calls made before it stay applied: a resend of the batch gets "duplicate" for
+        them).
         """
         if len(raw_events) > self.max_batch:
             raise BatchTooLarge(len(raw_events), self.max_batch)
+        sender = getattr(raw_events, "sender", None)
         outcomes: dict[int, dict] = {}
-        valid: list[tuple[int, contracts.Report]] = []
+        valid: list[tuple[int, Report]] = []
+        refused: list[dict] = []
         for position, raw in enumerate(raw_events):
             if isinstance(raw, Undecodable):
                 outcomes[position] = rejection(raw.event_id, raw.errors)
@@ -71,7 +110,14 @@ class Ingestor:
                 errors = [error.to_dict() for error in invalid.errors]
                 outcomes[position] = rejection(invalid.event_id, errors)
                 continue
+            if sender is not None and report.source != sender:
+                error = not_the_sender(report, sender)
+                outcomes[position] = rejection(str(report.event_id), [error])
+                refused.append({"report": report.to_primitive(), "error": error, "sender": sender})
+                continue
             valid.append((position, report))
+        if refused:  # before anything is applied: a failure here leaves the batch to resend
+            self.rpc.call("registry", "record_refusals", refused=refused)
         for run in plan(valid):
             for position, outcome in zip(run.positions, self._forward(run), strict=True):
                 outcomes[position] = outcome

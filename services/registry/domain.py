@@ -1,6 +1,8 @@
 """Registry's domain: projects on the four lists of (二), their 五个一, and leaders.
 
 Each domain event names the v1 wire type it is published as; its fields are the payload.
+`project.list_changed` is not a report anyone sends: registry derives it from tracking's
+construction starts and the office's checks of them (the 开工 list, (二)).
 """
 
 from __future__ import annotations
@@ -24,6 +26,22 @@ LIST_NAMES_ZH = {
     STARTED: "开工清单",
 }
 LIST_ORDER = (PROMOTION, TRACKING, SIGNED, STARTED)
+# The facts of (二) a project carries; `planned_by_leader` links it to the leader whose major
+# project it is ((二十一), (二十二)).
+FACTS = (
+    "name",
+    "investor",
+    "industry",
+    "region",
+    "total_investment",
+    "categories",
+    "channel",
+    "planned_by_leader",
+)
+# 五个一 (二): of 一个项目、一名领导、一个专班、一套方案、一抓到底, the three facts to record.
+FIVE_ONES = ("leader", "task_force", "plan")
+START_REPORT = "project.construction_started"
+START_UNDONE = frozenset({"milestone.rejected", "milestone.retracted"})
 
 
 class Project(Aggregate):
@@ -31,6 +49,7 @@ class Project(Aggregate):
 
     class Proposed(Aggregate.Created):
         wire_type = "project.proposed"
+        class_version = 2
         event_id: str
         source: str
         occurred_on: date
@@ -44,6 +63,12 @@ class Project(Aggregate):
         categories: list
         channel: str
         key_project: bool
+        planned_by_leader: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            """v2 links a project to the leader who planned it; none was named before."""
+            state["planned_by_leader"] = None
 
     class TrackingStarted(Aggregate.Event):
         wire_type = "project.tracking_started"
@@ -91,6 +116,22 @@ class Project(Aggregate):
         project_code: str
         reason: str
 
+    class ListChanged(Aggregate.Event):
+        """Onto the 开工 list on its first construction start (十九) reported to tracking; back to
+        签约 when that start is rejected or retracted, and on again if the office then verifies
+        it. The envelope is the tracking report's that caused it, under a derived event_id."""
+
+        wire_type = "project.list_changed"
+        event_id: str
+        source: str
+        occurred_on: date
+        project_code: str
+        list: str
+        previous_list: str
+        caused_by: str  # the tracking report (its event_id) that moved the project
+        cause_type: str
+        milestone_event_id: str  # the construction-start report concerned
+
     @staticmethod
     def create_id(project_code: str, **_: Any) -> UUID:
         return ids.project_id(project_code)
@@ -111,6 +152,7 @@ class Project(Aggregate):
         categories: list,
         channel: str,
         key_project: bool,
+        planned_by_leader: str | None = None,
     ) -> None:
         self.code = project_code
         self.facts = {
@@ -121,6 +163,7 @@ class Project(Aggregate):
             "total_investment": total_investment,
             "categories": categories,
             "channel": channel,
+            "planned_by_leader": planned_by_leader,
         }
         self.prefecture = prefecture
         self.key_project = key_project
@@ -129,6 +172,8 @@ class Project(Aggregate):
         self.contract_investment: Decimal | None = None
         self.five_in_one: dict | None = None
         self.proposed_by = source
+        self.start_report: str | None = None  # the construction start that moved it to 开工
+        self.start_undone_by: str | None = None  # the check that moved it back, if any
 
     # Rules --------------------------------------------------------------------------------
 
@@ -268,10 +313,74 @@ class Project(Aggregate):
     ) -> None:
         self.withdrawn = True
 
+    # Following tracking: the 开工 list (二) -------------------------------------------------
+
+    def follow_tracking(self, wire_event: dict, derived_event_id: str) -> None:
+        """Move on or off the 开工 list for a construction start or a check of it.
+
+        Anything else, and anything about a withdrawn project, changes nothing: tracking
+        already refused a start before signing, so a start always finds the project signed.
+        """
+        kind, payload = wire_event["type"], wire_event["payload"]
+        milestone = (
+            wire_event["event_id"] if kind == START_REPORT else payload.get("milestone_event_id")
+        )
+        if self.withdrawn or milestone is None:
+            return
+        if kind == START_REPORT and self.stage == SIGNED:
+            target = STARTED
+        elif kind in START_UNDONE and self.stage == STARTED and milestone == self.start_report:
+            target = SIGNED
+        elif (
+            kind == "milestone.verified"
+            and self.stage == SIGNED
+            and milestone == self.start_report
+            and self.start_undone_by == "milestone.rejected"
+        ):
+            target = STARTED
+        else:
+            return
+        self._change_list(
+            derived_event_id,
+            wire_event["source"],
+            date.fromisoformat(wire_event["occurred_on"]),
+            self.code,
+            target,
+            self.stage,
+            wire_event["event_id"],
+            kind,
+            milestone,
+        )
+
+    @event(ListChanged)
+    def _change_list(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        list: str,
+        previous_list: str,
+        caused_by: str,
+        cause_type: str,
+        milestone_event_id: str,
+    ) -> None:
+        self.stage = list
+        self.start_report = milestone_event_id
+        self.start_undone_by = cause_type if list == SIGNED else None
+
+    # Views --------------------------------------------------------------------------------
+
     @property
     def lists(self) -> list[str]:
         """The lists a project is on: none once withdrawn (二)."""
         return [] if self.withdrawn else [self.stage]
+
+    @property
+    def five_ones_missing(self) -> list[str]:
+        """Which of 五个一 (二) nobody has reported yet."""
+        given = self.five_in_one or {}
+        return [part for part in FIVE_ONES if not given.get(part)]
 
     def state(self) -> dict:
         return {
@@ -284,6 +393,8 @@ class Project(Aggregate):
             "lists": self.lists,
             "contract_investment": self.contract_investment,
             "five_in_one": self.five_in_one,
+            "five_ones_missing": self.five_ones_missing if self.key_project else [],
+            "start_report": self.start_report,
             "version": self.version,
         }
 

@@ -1,11 +1,24 @@
-"""registry as a nameko service: thin entrypoints over RegistryApplication."""
+"""registry as a nameko service: thin entrypoints over RegistryApplication.
+
+It consumes tracking's events (the 开工 list, (二)); queries that show lists first catch up with
+tracking, so they include every start accepted before them.
+"""
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
+from nameko.messaging import consume
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
+from services.common.audit import verify_log
 from services.common.contracts import Report
-from services.common.nameko_support import EventSourcedApplication
+from services.common.nameko_support import (
+    CATCH_UP_SECONDS,
+    EventSourcedApplication,
+    catch_up,
+    pull_from,
+    upstream_queue,
+)
 from services.common.observability import Observability
 from services.common.store import store_env
 from services.common.wire import json_safe
@@ -19,16 +32,53 @@ def build() -> RegistryApplication:
 class RegistryService:
     name = "registry"
 
-    app: RegistryApplication = EventSourcedApplication(build, relay_as="registry")
+    app: RegistryApplication = EventSourcedApplication(
+        build, relay_as="registry", consumes=[upstream_queue("registry", "tracking")]
+    )
     observability = Observability()
+    tracking = RpcProxy("tracking")
 
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:
         return self.app.ingest([Report.from_primitive(r) for r in reports])
 
+    @consume(upstream_queue("registry", "tracking"), requeue_on_error=True)
+    def on_tracking(self, body: dict) -> None:
+        self.app.receive(body, pull_from(self.tracking))
+
+    @timer(interval=CATCH_UP_SECONDS)
+    def catch_up(self) -> None:
+        catch_up(self.app, "tracking", pull_from(self.tracking))
+
     @rpc
     def get_project(self, project_code: str) -> dict | None:
+        self.catch_up()
         return json_safe(self.app.get_project(project_code))
+
+    @rpc
+    def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
+        self.catch_up()
+        return json_safe(self.app.list_projects(list_name, region, department))
+
+    @rpc
+    def five_ones_gaps(self, unit: str = "") -> dict:
+        return json_safe(self.app.five_ones_gaps(unit))
+
+    @rpc
+    def leaders(self, unit: str = "") -> list[dict]:
+        return json_safe(self.app.leaders_of(unit))
+
+    @rpc
+    def leader_states(self, leader_ids: list[str]) -> dict:
+        return json_safe(self.app.leader_states(leader_ids))
+
+    @rpc
+    def refusals(self, who: str | None = None) -> list[dict]:
+        return self.app.refusals(who)
+
+    @rpc
+    def record_refusals(self, refused: list[dict]) -> int:
+        return self.app.record_refusals(refused)
 
     @rpc
     def project_states(self, project_codes: list[str]) -> dict:
@@ -41,3 +91,8 @@ class RegistryService:
     @rpc
     def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
         return self.app.read_wire(start, stop, limit)
+
+    @rpc
+    def verify(self) -> dict:
+        """Every stored event's hash chain and checkpoint (Audit.Verify)."""
+        return verify_log(self.app, "registry")

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.common import ids
+from services.common.jurisdiction import NotPermitted
 from services.common.rules import RuleBroken
 
 REGISTERED = "registered"
@@ -30,6 +31,10 @@ MILESTONE_NAMES_ZH = {
 REPORTED, VERIFIED, REJECTED, RETRACTED = "reported", "verified", "rejected", "retracted"
 COUNTING = frozenset({REPORTED, VERIFIED})
 OFFICE = "office"
+# The two views of (十九): the official ranking counts what the office verified (甄别); the
+# provisional view also what is reported and not yet checked.
+PROVISIONAL, OFFICIAL = "provisional", "official"
+VIEWS = {PROVISIONAL: COUNTING, OFFICIAL: frozenset({VERIFIED})}
 
 
 class Reported(Aggregate.Event):
@@ -50,6 +55,9 @@ class MilestoneReported(Reported):
             "source": self.source,
             "status": REPORTED,
             "amount": getattr(self, "amount", None),
+            "reported_cumulative": getattr(self, "cumulative", None),
+            "over_total_investment": getattr(self, "over_total_investment", False),
+            "checks": [],
         }
 
 
@@ -60,7 +68,17 @@ class MilestoneChecked(Reported):
     milestone_event_id: str
 
     def apply(self, aggregate: ProjectMilestones) -> None:
-        aggregate.milestones[self.milestone_event_id]["status"] = type(self).status
+        milestone = aggregate.milestones[self.milestone_event_id]
+        milestone["status"] = type(self).status
+        milestone["checks"].append(
+            {
+                "status": type(self).status,
+                "event_id": self.event_id,
+                "source": self.source,
+                "occurred_on": self.occurred_on,
+                "reason": getattr(self, "reason", None),
+            }
+        )
 
 
 class ProjectMilestones(Aggregate):
@@ -123,6 +141,47 @@ class ProjectMilestones(Aggregate):
 
     def capital_total(self) -> Decimal:
         return sum((m["amount"] for m in self.counting(CAPITAL)), Decimal(0))
+
+    def view(self, total_investment: Decimal | None) -> dict:
+        """Every report with its status and, for 到资, the cumulative capital in each view; a
+        cumulative above the total investment is flagged for the office's review."""
+        running = dict.fromkeys(VIEWS, Decimal(0))
+        reports = []
+        for event_id, milestone in self.milestones.items():  # in the order reported
+            row = {
+                "event_id": event_id,
+                **milestone,
+                "kind_zh": MILESTONE_NAMES_ZH[milestone["kind"]],
+            }
+            if milestone["kind"] == CAPITAL:
+                for view, statuses in VIEWS.items():
+                    if milestone["status"] in statuses:
+                        running[view] += milestone["amount"]
+                row["cumulative"] = dict(running)
+            reports.append(row)
+        views = {}
+        for view, statuses in VIEWS.items():
+            counted = [m for m in self.milestones.values() if m["status"] in statuses]
+            views[view] = {
+                **{
+                    kind: any(m["kind"] == kind for m in counted)
+                    for kind in (REGISTERED, STARTED, PRODUCING)
+                },
+                "capital_arrived": running[view],
+                "over_total_investment": total_investment is not None
+                and running[view] > total_investment,
+            }
+        return {
+            "project_code": self.code,
+            "total_investment": total_investment,
+            "milestones": reports,
+            "views": views,
+            "flagged_for_review": [
+                r["event_id"]
+                for r in reports
+                if r["over_total_investment"] and r["status"] in COUNTING
+            ],
+        }
 
     # Rules --------------------------------------------------------------------------------
 
@@ -212,7 +271,7 @@ class ProjectMilestones(Aggregate):
     def retract(self, milestone_event_id: str, reason: str, **envelope: Any) -> None:
         milestone = self.check_changeable(milestone_event_id)
         if envelope["source"] not in (milestone["source"], OFFICE):
-            raise RuleBroken(
+            raise NotPermitted(
                 "source",
                 envelope["source"],
                 "retract_own_reports_only",
@@ -308,6 +367,14 @@ class UnitRecord(Aggregate):
             aggregate.promotions[self.target_region] = (
                 aggregate.promotions.get(self.target_region, 0) + 1
             )
+            aggregate.promotion_events.append(
+                {
+                    "event_id": self.event_id,
+                    "target_region": self.target_region,
+                    "title": self.title,
+                    "occurred_on": self.occurred_on,
+                }
+            )
 
     class TaskCompleted(Reported):
         wire_type = "task.completed"
@@ -326,6 +393,15 @@ class UnitRecord(Aggregate):
 
         def apply(self, aggregate: UnitRecord) -> None:
             aggregate.matters[self.matter_id] = self.status
+            aggregate.matter_reports.setdefault(self.matter_id, []).append(
+                {
+                    "event_id": self.event_id,
+                    "status": self.status,
+                    "progress": self.progress,
+                    "occurred_on": self.occurred_on,
+                    "source": self.source,
+                }
+            )
 
     @staticmethod
     def create_id(unit: str) -> UUID:
@@ -335,8 +411,10 @@ class UnitRecord(Aggregate):
     def __init__(self, unit: str) -> None:
         self.unit = unit
         self.promotions: dict[str, int] = {}
+        self.promotion_events: list[dict] = []
         self.tasks_done: dict[str, date] = {}
         self.matters: dict[str, str] = {}
+        self.matter_reports: dict[str, list[dict]] = {}
 
     def hold_promotion_event(self, target_region: str, title: str, **envelope: Any) -> None:
         self.trigger_event(

@@ -10,6 +10,7 @@ import pytest
 
 from services.gateway.client import GatewayClient
 from services.run import Supervisor, wait_for_gateway
+from tests.e2e.credentials import RabbitUsers, new_user_prefix
 
 
 def free_port() -> int:
@@ -23,9 +24,19 @@ class RunningSystem:
         self.env = env
         self.supervisor = supervisor
         self.target = env["GATEWAY_ADDRESS"]
+        self.api_keys = supervisor.api_keys  # source -> the development key run.py issued
+        self._rabbit_users = RabbitUsers(env["AMQP_URI"], env["GATEWAY_AMQP_USER_PREFIX"])
 
-    def client(self) -> GatewayClient:
-        return GatewayClient(self.target)
+    def client(self, source: str = "office") -> GatewayClient:
+        """A client calling as `source`, with its API key."""
+        return GatewayClient(self.target, api_key=self.api_keys[source])
+
+    def rabbit_users(self, sources: list[str]) -> RabbitUsers:
+        """RabbitMQ users publishing as `sources`; deleted when the system stops."""
+        return self._rabbit_users.add(sources)
+
+    def delete_rabbit_users(self) -> None:
+        self._rabbit_users.delete()
 
 
 @pytest.fixture
@@ -36,11 +47,16 @@ def system(store_env, amqp_uri, tmp_path) -> Iterator[RunningSystem]:
         "AMQP_URI": amqp_uri,
         "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
         "ZHAOSHANG_VAR": store_env.get("ZHAOSHANG_VAR", str(tmp_path / "var")),
+        "GATEWAY_AMQP_USER_PREFIX": new_user_prefix(),
     }
     supervisor = Supervisor(env)
     supervisor.start_all()
     try:
         wait_for_gateway(env["GATEWAY_ADDRESS"], supervisor)
-        yield RunningSystem(env, supervisor)
+        running = RunningSystem(env, supervisor)
+        try:
+            yield running
+        finally:
+            running.delete_rabbit_users()
     finally:
         supervisor.stop_all()

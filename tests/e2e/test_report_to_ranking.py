@@ -3,63 +3,37 @@ the ranking an independent count of the same reports expects — on SQLite and o
 
 from __future__ import annotations
 
-import contextlib
-import json
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
-from kombu import Connection, Exchange, Producer, Queue
 
 from services.common.reference import reference
-from services.demo import demo_rejects, generate_demo
+from services.demo import by_sender, demo_rejects, generate_demo
 from tests.oracle import expected_ranking
 
 QUARTER = "2020Q3"
 CHUNK = 100
 
 
-def publish_over_amqp(amqp_uri: str, events: list[dict], timeout: float = 60.0) -> list[dict]:
-    """Publish one batch to exchange zhaoshang.ingest as any AMQP client would; wait for the
-    outcomes on a reply queue."""
-    correlation_id = str(uuid.uuid4())
-    replies: list[dict] = []
-    with Connection(amqp_uri) as connection:
-        channel = connection.channel()
-        reply_queue = Queue(f"test.reply.{correlation_id}", exclusive=True, auto_delete=True)
-        reply_queue(channel).declare()
-        Producer(channel).publish(
-            json.dumps({"events": events}, ensure_ascii=False).encode(),
-            exchange=Exchange("zhaoshang.ingest", type="topic", durable=True),
-            routing_key="reports",
-            declare=[Exchange("zhaoshang.ingest", type="topic", durable=True)],
-            reply_to=reply_queue.name,
-            correlation_id=correlation_id,
-            content_type="application/json",
-        )
-        with connection.Consumer(reply_queue, callbacks=[lambda body, m: replies.append(body)]):
-            deadline = time.monotonic() + timeout
-            while not replies and time.monotonic() < deadline:
-                with contextlib.suppress(TimeoutError):
-                    connection.drain_events(timeout=1)
-    assert replies, "no reply from the gateway's AMQP ingest"
-    body = replies[0]
-    return (json.loads(body) if isinstance(body, bytes | str) else body)["outcomes"]
-
-
 def publish_alternating(system, reports: list[dict]) -> list[dict]:
-    """Chunks in order, every other one over AMQP: order matters (no 开工 before 签约)."""
-    outcomes: list[dict] = []
+    """Each system's reports under its own credentials (by_sender keeps what depends on what:
+    no 开工 before 签约), in chunks, every other one over AMQP as that system's RabbitMQ user.
+    Outcomes come back in the order of `reports`."""
+    runs = by_sender(reports)
+    users = system.rabbit_users(sorted({sender for sender, _ in runs}))
+    by_id: dict[str, dict] = {}
+    chunks = [(s, run[i : i + CHUNK]) for s, run in runs for i in range(0, len(run), CHUNK)]
     with system.client() as client:
-        for i, start in enumerate(range(0, len(reports), CHUNK)):
-            chunk = reports[start : start + CHUNK]
+        for i, (sender, chunk) in enumerate(chunks):
             if i % 2:
-                outcomes += publish_over_amqp(system.env["AMQP_URI"], chunk)
+                answers = users.publish(sender, chunk)
             else:
-                outcomes += client.publish(chunk)
-    return outcomes
+                answers = client.publish(chunk, api_key=system.api_keys[sender])
+            by_id.update((o["event_id"], o) for o in answers)
+    return [by_id[r["event_id"]] for r in reports]
 
 
 def stored_text(env: dict[str, str]) -> str:
@@ -109,10 +83,12 @@ def test_a_quarter_of_reports_gives_the_ranking_an_independent_count_expects(sys
     ][:3]
 
     # Resent reports change nothing and are answered "duplicate", on both channels.
+    first, again = by_sender(reports)[:2]  # two prefectures' runs
     with system.client() as client:
-        again_grpc = client.publish(reports[:60])
+        again_grpc = client.publish(first[1][:60], api_key=system.api_keys[first[0]])
         published = client.publish_ranking(QUARTER)
-    again_amqp = publish_over_amqp(system.env["AMQP_URI"], reports[60:90])
+    users = system.rabbit_users([again[0]])
+    again_amqp = users.publish(again[0], again[1][:30])
     assert {o["status"] for o in again_grpc + again_amqp} == {"duplicate"}
 
     ref = reference()
@@ -139,13 +115,15 @@ def test_a_quarter_of_reports_gives_the_ranking_an_independent_count_expects(sys
 
 
 def test_malformed_reports_come_back_rejected_with_reasons_and_are_stored_nowhere(system):
-    good = generate_demo(QUARTER)[:40]
     bad = demo_rejects()
+    sender = bad[0]["source"]  # the good come from the same system, under its credentials
+    good = next(run for source, run in by_sender(generate_demo(QUARTER)) if source == sender)[:40]
     amqp_bad = [dict(r, event_id=str(uuid.uuid4())) for r in bad]
 
-    with system.client() as client:
+    users = system.rabbit_users([sender])
+    with system.client(sender) as client:
         grpc_outcomes = client.publish([*good[:20], *bad, *good[20:]])
-    amqp_outcomes = publish_over_amqp(system.env["AMQP_URI"], amqp_bad)
+    amqp_outcomes = users.publish(sender, amqp_bad)
 
     by_id = {o["event_id"]: o for o in grpc_outcomes + amqp_outcomes}
     for report in good:

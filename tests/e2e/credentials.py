@@ -1,0 +1,139 @@
+"""Credentials for a running system in tests, made as an operator would make them.
+
+gRPC: the supervisor issues development API keys for every source (services/run.py); a test
+calls as a source with `system.client(source)`. AMQP: a RabbitMQ user per source, named
+`<prefix><source>` (the gateway strips `GATEWAY_AMQP_USER_PREFIX`), created in one
+`rabbitmqctl import_definitions` and deleted in one `rabbitmqctl eval` (each rabbitmqctl call
+costs about a second).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from kombu import Connection, Exchange, Producer, Queue
+
+INGEST = Exchange("zhaoshang.ingest", type="topic", durable=True)
+
+
+def new_user_prefix() -> str:
+    """A prefix for one system's AMQP users: RabbitMQ users are global, vhosts are not."""
+    return f"zstest-{uuid.uuid4().hex[:8]}/"
+
+
+def _password_hash(password: str) -> str:
+    """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
+    salt = os.urandom(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+class RabbitUsers:
+    """A system's RabbitMQ users, one per source, in one vhost: `uri(source)` connects as it,
+    `user_id(source)` is what its messages carry."""
+
+    def __init__(self, amqp_uri: str, prefix: str) -> None:
+        self.amqp_uri = amqp_uri
+        self.prefix = prefix
+        self.password = secrets.token_urlsafe(16)
+        self.vhost = urlsplit(amqp_uri).path.lstrip("/") or "/"
+        self.sources: set[str] = set()
+
+    def add(self, sources: Iterable[str]) -> RabbitUsers:
+        users = [self.user_id(s) for s in sorted(set(sources) - self.sources)]
+        if not users:
+            return self
+        definitions = {
+            "users": [
+                {
+                    "name": user,
+                    "password_hash": _password_hash(self.password),
+                    "hashing_algorithm": "rabbit_password_hashing_sha256",
+                    "tags": "",
+                }
+                for user in users
+            ],
+            "permissions": [
+                {"user": user, "vhost": self.vhost, "configure": ".*", "write": ".*", "read": ".*"}
+                for user in users
+            ],
+        }
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(definitions, f)
+        os.chmod(f.name, 0o644)  # the broker reads it, as its own user
+        try:
+            _rabbitmqctl("import_definitions", f.name)
+        finally:
+            os.unlink(f.name)
+        self.sources |= set(sources)
+        return self
+
+    def user_id(self, source: str) -> str:
+        return self.prefix + source
+
+    def uri(self, source: str) -> str:
+        parts = urlsplit(self.amqp_uri)
+        host = parts.netloc.rpartition("@")[2]
+        user = quote(self.user_id(source), safe="")
+        return urlunsplit(parts._replace(netloc=f"{user}:{self.password}@{host}"))
+
+    def publish(self, source: str, events: list[dict]) -> list[dict]:
+        return publish_over_amqp(self.uri(source), events, self.user_id(source))
+
+    def delete(self) -> None:
+        if not self.sources:
+            return
+        names = ",".join(f'<<"{self.user_id(s)}"/utf8>>' for s in sorted(self.sources))
+        _rabbitmqctl(
+            "eval",
+            'lists:foreach(fun(U) -> rabbit_auth_backend_internal:delete_user(U, <<"test">>) '
+            f"end, [{names}]).",
+        )
+        self.sources = set()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def publish_over_amqp(
+    amqp_uri: str, events: list[dict], user_id: str | None = None, timeout: float = 60.0
+) -> list[dict]:
+    """Publish one batch to exchange zhaoshang.ingest as any AMQP client would, with `user_id`
+    set (RabbitMQ checks it is the connection's user); wait for the outcomes on a reply
+    queue."""
+    correlation_id = str(uuid.uuid4())
+    replies: list = []
+    properties = {} if user_id is None else {"user_id": user_id}
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        reply_queue = Queue(f"test.reply.{correlation_id}", exclusive=True, auto_delete=True)
+        reply_queue(channel).declare()
+        Producer(channel).publish(
+            json.dumps({"events": events}, ensure_ascii=False).encode(),
+            exchange=INGEST,
+            routing_key="reports",
+            declare=[INGEST],
+            reply_to=reply_queue.name,
+            correlation_id=correlation_id,
+            content_type="application/json",
+            **properties,
+        )
+        with connection.Consumer(reply_queue, callbacks=[lambda body, m: replies.append(body)]):
+            deadline = time.monotonic() + timeout
+            while not replies and time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    connection.drain_events(timeout=1)
+    assert replies, "no reply from the gateway's AMQP ingest"
+    body = replies[0]
+    return (json.loads(body) if isinstance(body, bytes | str) else body)["outcomes"]
