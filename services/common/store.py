@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
+
+from services.common.chain import ChainedMapper
 
 SQLITE = "eventsourcing.sqlite"
 POSTGRES = "eventsourcing.postgres"
@@ -91,11 +93,17 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
 
 
 class ServiceApplication(Application):
-    """An eventsourcing Application with a process recorder and a hook after each save."""
+    """An eventsourcing Application with a process recorder, hash-chained stored events
+    (services/common/chain.py) and a hook after each save."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._listeners: list[Callable[[], None]] = []
         super().__init__(env=dict(env) if env is not None else None)
+        self.mapper.bind(self.recorder)
+
+    def construct_mapper(self) -> ChainedMapper:
+        plain: Mapper = super().construct_mapper()
+        return ChainedMapper(plain.transcoder, compressor=plain.compressor, cipher=plain.cipher)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -108,6 +116,14 @@ class ServiceApplication(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def _record(self, processing_event: Any) -> list[Any]:
+        try:
+            return super()._record(processing_event)
+        except Exception:
+            # Not stored: the hashes the mapper kept for these events must not be chained to.
+            self.mapper.forget(e.originator_id for e in processing_event.events)
+            raise
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every save (the outbox relay wakes up on it)."""

@@ -1,15 +1,17 @@
 """Scoring: consumes registry's and tracking's events, ranks the 17 市州 each quarter (十九),
-publishes rankings, and owns the scoring policy (policy.adopted).
+publishes rankings, owns the scoring policy (policy.adopted), and rebuilds rankings from the
+upstream logs for auditors.
 
 What it consumed is kept in its own store as ledgers (one per upstream, each entry the batch of
 wire events a message carried), with the upstream positions in the same transactions. The facts
-projection is rebuilt from the ledgers at start; rankings are pure functions of facts and policy.
+projection is rebuilt from the ledgers at start; rankings are pure functions of facts and policy
+(services/scoring/rebuild.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,28 +28,54 @@ from services.common.reference import DATA_DIR, Reference, reference
 from services.common.reports import Batch, ReportApplication
 from services.common.rules import RuleBroken
 from services.scoring.domain import (
-    DueTask,
     Facts,
     Ledger,
     Policy,
     PolicyBook,
     PolicyError,
     PublishedRanking,
-    overdue_tasks,
-    rank_quarter,
-    ranking_hash,
-    record_task_completion,
+    ScoringError,
+)
+from services.scoring.rebuild import (
+    OFFICIAL,
+    PROVISIONAL,
+    UPSTREAMS,
+    Replay,
+    Units,
+    differences,
+    rank,
+    with_positions,
 )
 
-UPSTREAMS = ("registry", "tracking")
+__all__ = ["OFFICIAL", "PROVISIONAL", "ScoringApplication", "load_policy_file"]
+
 DEFAULT_POLICY_FILE = DATA_DIR / "policy-2020.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-OFFICIAL, PROVISIONAL = "official", "provisional"
+READ_PAGE = 2000  # notifications per read_wire call in a rebuild
+
+# pull(start, stop, limit) -> an upstream's wire message, or None past its end (read_wire).
+Read = Callable[[int, int | None, int], Mapping | None]
+
+
+def read_policy_file(path: Path = DEFAULT_POLICY_FILE) -> dict:
+    with path.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
 
 
 def load_policy_file(path: Path = DEFAULT_POLICY_FILE) -> Policy:
-    with path.open(encoding="utf-8") as f:
-        return Policy.from_mapping(yaml.safe_load(f))
+    return Policy.from_mapping(read_policy_file(path))
+
+
+def read_log(read: Read, stop: int | None = None) -> Iterator[Mapping]:
+    """An upstream's wire messages from position 1 (up to `stop`), page by page."""
+    start = 1
+    while stop is None or start <= stop:
+        page_stop = None if stop is None else min(stop, start + READ_PAGE - 1)
+        body = read(start, page_stop, READ_PAGE)
+        if body is None:
+            return
+        yield body
+        start = body["last"] + 1
 
 
 class ScoringApplication(ReportApplication, ConsumerApplication):
@@ -61,13 +89,19 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
         default_policy: Policy | None = None,
     ) -> None:
         self.ref = ref or reference()
-        self.default_policy = default_policy or load_policy_file()
+        self.default_policy_data = read_policy_file()
+        self.default_policy = default_policy or Policy.from_mapping(self.default_policy_data)
+        if default_policy is not None:
+            self.default_policy_data = None  # given as an object: no file content to show
         super().__init__(env)
         self.facts = Facts()
-        self.tasks_done: dict[tuple[str, str], date] = {}
         self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
 
     # Consuming upstream events ----------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.facts = Facts()
+        self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
 
     def _replay_ledger(self, upstream: str) -> Ledger:
         """Rebuild the facts from what was consumed, in one pass over the ledger."""
@@ -75,24 +109,16 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
         for entry in self.events.get(ids.named_id("ledger", upstream)):
             ledger = entry.mutate(ledger)
             for wire in getattr(entry, "events", ()):
-                self._apply_fact(upstream, wire)
+                self.facts.apply(upstream, wire)
         return ledger or Ledger(upstream=upstream)
 
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         ledger = self.ledgers[upstream]
         if events:
             ledger.receive(last=tracking.notification_id, events=events)
-        try:
-            self.record_tracked(tracking, ledger)
-        except Exception:
-            self.ledgers[upstream] = self.repository.get(ledger.id)  # drop what was not stored
-            raise
+        self.record_tracked(tracking, ledger)  # if it fails, refresh() rebuilds from the store
         for wire in events:
-            self._apply_fact(upstream, wire)
-
-    def _apply_fact(self, upstream: str, wire: dict) -> None:
-        self.facts.apply(upstream, wire)
-        record_task_completion(self.tasks_done, wire)
+            self.facts.apply(upstream, wire)
 
     # Policy (policy.adopted, from the office only) --------------------------------------
 
@@ -107,7 +133,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             )
         payload = report.payload
         try:
-            Policy.from_mapping(payload["policy"])
+            policy = Policy.from_mapping(payload["policy"])
         except PolicyError as error:
             raise RuleBroken(
                 f"payload.policy.{error.field}",
@@ -116,64 +142,83 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
                 f"评分政策无效：{error}",
                 f"the policy is invalid: {error}",
             ) from None
-        book = batch.get(ids.named_id("policies", "book")) or PolicyBook()
+        version = payload["version"]
+        if policy.version != version:
+            raise RuleBroken(
+                "payload.version",
+                version,
+                "version_matches_policy",
+                f"payload.version {version} 与政策内容中的 version {policy.version} 不一致",
+                f"payload.version {version} differs from the policy's own {policy.version}",
+            )
+        book = batch.get(PolicyBook.create_id()) or PolicyBook()
+        known = self._policy_data(version, book)
+        if known is not None and known != payload["policy"]:
+            raise RuleBroken(
+                "payload.version",
+                version,
+                "version_unique",
+                f"评分政策版本 {version} 已有不同的内容；新内容请使用新的版本号",
+                f"policy version {version} already names other content; use a new version",
+            )
         book.adopt(
             event_id=str(report.event_id),
             source=report.source,
             occurred_on=report.occurred_on,
-            version=payload["version"],
+            version=version,
             effective_from=payload["effective_from"],
             policy=dict(payload["policy"]),
         )
         batch.add(book)
 
-    def policy_for(self, quarter: str) -> Policy:
-        """The latest policy adopted for this quarter or an earlier one; else the default."""
+    def _book(self) -> PolicyBook | None:
         try:
-            book = self.repository.get(ids.named_id("policies", "book"))
+            return self.repository.get(PolicyBook.create_id())
         except AggregateNotFoundError:
+            return None
+
+    def _policy_data(self, version: str, book: PolicyBook | None) -> Mapping | None:
+        """The content adopted under a version (the default policy's own included)."""
+        adoption = book.adopted_as(version) if book is not None else None
+        if adoption is not None:
+            return adoption.policy
+        if version == self.default_policy.version:
+            return self.default_policy_data
+        return None
+
+    def policy_for(self, quarter: str, recorded_by: datetime | None = None) -> Policy:
+        """The latest policy adopted for this quarter or an earlier one (with `recorded_by`:
+        among those adopted by then); else the default."""
+        book = self._book()
+        adoption = book.in_force(quarter, recorded_by) if book is not None else None
+        return self.default_policy if adoption is None else Policy.from_mapping(adoption.policy)
+
+    def policy_named(self, version: str) -> Policy:
+        """The policy a ranking names: every past ranking keeps the policy it was made under."""
+        if version == self.default_policy.version:
             return self.default_policy
-        adopted = book.in_force(quarter)
-        return self.default_policy if adopted is None else Policy.from_mapping(adopted)
+        book = self._book()
+        adoption = book.adopted_as(version) if book is not None else None
+        if adoption is None:
+            raise ScoringError("policy_version", version, "known_policy", "never adopted")
+        return Policy.from_mapping(adoption.policy)
 
     # Rankings ---------------------------------------------------------------------------
 
     @cached_property
-    def _units(self) -> dict[str, Any]:
-        return {
-            "prefectures": [(r.code, r.name) for r in self.ref.prefectures],
-            "trip_quotas": {k: r.yearly_trips for k, r in self.ref.leader_roles.items()},
-            "trip_quota_exempt": self.ref.trip_quota_exempt,
-        }
-
-    @cached_property
-    def _due_tasks(self) -> list[DueTask]:
-        """附件3 tasks every 市州 government owes (the ones a ranking can deduct for)."""
-        return [
-            DueTask(task.id, task.deadline_date, frozenset(task.exempt))
-            for task in self.ref.tasks.values()
-            if task.responsible == "prefectures_and_counties"
-        ]
-
-    def _overdue(self, quarter: str) -> dict[str, dict[str, int]]:
-        year = quarter[:4]
-        quarters = [q for q in (f"{year}Q{n}" for n in range(1, 5)) if q <= quarter]
-        units = [code for code, _ in self._units["prefectures"]]
-        return overdue_tasks(self.tasks_done, self._due_tasks, units, quarters)
+    def units(self) -> Units:
+        return Units.from_reference(self.ref)
 
     def ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
         """The ranking from everything consumed so far (not published)."""
         with self._receiving:
-            ranking = rank_quarter(
-                self.facts,
-                self.policy_for(quarter),
-                quarter,
-                **self._units,
-                official=view == OFFICIAL,
-                overdue_tasks=self._overdue(quarter),
-            )
-            ranking["as_of"] = {upstream: self.position(upstream) for upstream in UPSTREAMS}
-        return {**ranking, "hash": ranking_hash(ranking), "published": False}
+            self.fresh()
+            content = rank(self.facts, self.policy_for(quarter), quarter, self.units, view)
+            ranking = with_positions(content, self._positions())
+        return {**ranking, "published": False}
+
+    def _positions(self) -> dict[str, int]:
+        return {upstream: self.position(upstream) for upstream in UPSTREAMS}
 
     def published(self, quarter: str) -> dict | None:
         try:
@@ -184,6 +229,32 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
 
     def get_ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
         return (view == OFFICIAL and self.published(quarter)) or self.ranking(quarter, view)
+
+    def get_scorecard(self, quarter: str, region: str, view: str = OFFICIAL) -> dict | None:
+        """One 市州's quarter (its row of the ranking), with the reports about it that came too
+        late for the ranking: after its close or, once published, after the publication."""
+        ranking = self.get_ranking(quarter, view)
+        row = next((r for r in ranking["rows"] if r["region"] == region), None)
+        if row is None:
+            return None
+        late = ranking["late"]
+        if ranking["published"]:  # and what came after it
+            with self._receiving:
+                self.fresh()
+                late = late + self.facts.late(quarter, after=ranking["as_of"])
+        late = [entry for entry in late if entry["region"] == region]
+        return {
+            "quarter": quarter,
+            "policy_version": ranking["policy_version"],
+            "published": ranking["published"],
+            "hash": ranking["hash"],
+            "official": ranking["official"],
+            "cut_off": ranking["cut_off"],
+            "recorded_by": ranking["recorded_by"],
+            "row": row,
+            "summoned": region in ranking["summons"],
+            "late": late,
+        }
 
     def publish_ranking(self, quarter: str) -> dict:
         """The office publishes the quarter's official ranking (十九); once per quarter."""
@@ -204,3 +275,40 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             )
         )
         return {**content, "hash": ranking["hash"], "published": True}
+
+    # Rebuilding from the upstream logs (Audit) -------------------------------------------
+
+    def rebuild_ranking(
+        self, quarter: str, reads: Mapping[str, Read], as_of: datetime | None = None
+    ) -> dict:
+        """A quarter's ranking rebuilt from position 1 of registry's and tracking's own logs.
+
+        Without `as_of`: the published ranking, from the events up to the positions it was
+        made from, under the policy it names; its hash must be the published one. With
+        `as_of`: the official ranking from only the events recorded by that moment, under the
+        policy in force then, and what differs from today's view.
+        """
+        published = self.published(quarter)
+        if as_of is None and published is None:
+            raise ScoringError("quarter", quarter, "published", "no ranking published yet")
+        stops = published["as_of"] if as_of is None else dict.fromkeys(UPSTREAMS)
+        replayed = Replay(as_of).feed(b for u in UPSTREAMS for b in read_log(reads[u], stops[u]))
+        if as_of is None:
+            policy = self.policy_named(published["policy_version"])
+            content = rank(replayed.facts, policy, quarter, self.units)
+        else:
+            policy = self.policy_for(quarter, as_of)
+            content = rank(replayed.facts, policy, quarter, self.units, as_of=as_of)
+        rebuilt = with_positions(content, replayed.positions)
+        today = self.get_ranking(quarter)
+        matches = None if as_of or published is None else rebuilt["hash"] == published["hash"]
+        return {
+            "quarter": quarter,
+            "as_of": None if as_of is None else as_of.isoformat(),
+            "rebuilt": rebuilt,
+            "today": today,
+            "differences": differences(rebuilt, today),
+            "matches_published": matches,
+            "policy": self._policy_data(policy.version, self._book()),
+            "events_read": replayed.read,
+        }

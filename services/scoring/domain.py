@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import (
     ROUND_HALF_EVEN,
@@ -31,7 +31,7 @@ from decimal import (
     localcontext,
 )
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -129,6 +129,22 @@ def cut_off(quarter: str, policy: Policy) -> date:
 def cut_off_moment(quarter: str, policy: Policy) -> datetime:
     """The last instant of the cut-off day in Asia/Shanghai: a `recorded_by` for rank_quarter."""
     return datetime.combine(cut_off(quarter, policy), time.max, tzinfo=SHANGHAI)
+
+
+def quarter_close(facts: Facts, quarter: str, policy: Policy) -> datetime:
+    """The moment reporting for a quarter closes: its official ranking counts what was recorded
+    by then; what comes later is late.
+
+    That is the end of the cut-off day. A quarter nothing was reported about until after its
+    cut-off (loaded after the fact: a migration, the demo) gets the policy's cut-off days
+    counted from the day its first report was recorded instead.
+    """
+    deadline = cut_off_moment(quarter, policy)
+    first = facts.first_recorded(quarter)
+    if first is None or first <= deadline:
+        return deadline
+    day = first.astimezone(SHANGHAI).date() + timedelta(days=policy.cut_off_days)
+    return datetime.combine(day, time.max, tzinfo=SHANGHAI)
 
 
 # Policy ------------------------------------------------------------------------------------
@@ -404,10 +420,10 @@ def _decimal(value: Any, path: str, positive: bool = True) -> Decimal:
 
 
 # Facts -------------------------------------------------------------------------------------
+# Immutable tuples rather than frozen dataclasses: a rebuild makes hundreds of thousands.
 
 
-@dataclass(frozen=True)
-class ProjectFacts:
+class ProjectFacts(NamedTuple):
     code: str
     prefecture: str  # the 市州 its region belongs to
     total_investment: Decimal  # 亿元
@@ -416,8 +432,7 @@ class ProjectFacts:
     withdrawn: bool = False
 
 
-@dataclass(frozen=True)
-class MilestoneFacts:
+class MilestoneFacts(NamedTuple):
     event_id: str
     kind: str  # REGISTERED, STARTED, PRODUCING or CAPITAL
     project_code: str
@@ -428,25 +443,23 @@ class MilestoneFacts:
     retracted_on: date | None = None
 
 
-@dataclass(frozen=True)
-class LeaderFacts:
+class LeaderFacts(NamedTuple):
     leader_id: str
     unit: str
     role: str
     prefecture: str | None
 
 
-@dataclass(frozen=True)
-class TripFacts:
+class TripFacts(NamedTuple):
     event_id: str
     leader_id: str
     returned_on: date
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
-class _Entry:
-    """One applied wire event, reduced to what scoring reads."""
+class _Entry(NamedTuple):
+    """One applied wire event, reduced to what scoring reads (a tuple: a million of them are
+    made in a rebuild, several times faster than a frozen dataclass)."""
 
     service: str
     notification_id: int
@@ -468,31 +481,130 @@ class Facts:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, int], _Entry] = {}
         self._state: _State | None = None
+        self._latest: datetime | None = None  # the latest recorded_at applied
+        self._by_quarter: dict[str, list[_Entry]] | None = None  # by business date
+        self._summaries: dict[frozenset[str], _MilestoneSummary] = {}  # by statuses counted
 
     @classmethod
     def _of(cls, entries: Iterable[_Entry]) -> Facts:
         facts = cls()
-        facts._entries = {(e.service, e.notification_id): e for e in entries}
+        for entry in entries:
+            facts._add(entry)
         return facts
+
+    def _add(self, entry: _Entry) -> None:
+        self._entries[(entry.service, entry.notification_id)] = entry
+        if self._latest is None or entry.recorded_at > self._latest:
+            self._latest = entry.recorded_at
+        self._state = self._by_quarter = None
+        self._summaries = {}
 
     def apply(self, service: str, wire_event: Mapping[str, Any]) -> bool:
         """Takes in one wire event; True if it was new and scoring reads its type."""
         number = wire_event.get("notification_id")
-        if isinstance(number, bool) or not isinstance(number, int):
+        if number.__class__ is not int:  # bool is an int, but not a notification id
             raise FactsError("notification_id", number, "whole_number", "a whole number")
         if (service, number) in self._entries:
             return False
         entry = _read_entry(service, number, wire_event)
         if entry is None:
             return False
-        self._entries[(service, number)] = entry
-        self._state = None
+        self._add(entry)
         return True
 
     def as_of(self, recorded_by: datetime) -> Facts:
         """The facts as they stood at a moment: only events recorded by then."""
         moment = _aware(recorded_by, "recorded_by")
+        if self._latest is None or self._latest <= moment:
+            return self  # nothing was recorded after the moment
         return Facts._of(e for e in self._entries.values() if e.recorded_at <= moment)
+
+    def _about(self, quarter: str) -> list[_Entry]:
+        """The reports whose business date is in the quarter."""
+        quarter_bounds(quarter)  # refuses a malformed quarter
+        if self._by_quarter is None:
+            self._by_quarter = {}
+            for entry in self._entries.values():
+                self._by_quarter.setdefault(quarter_of(entry.occurred_on), []).append(entry)
+        return self._by_quarter.get(quarter, [])
+
+    def first_recorded(self, quarter: str) -> datetime | None:
+        """When the first report about the quarter (its business date in it) was recorded."""
+        return min((e.recorded_at for e in self._about(quarter)), default=None)
+
+    def late(
+        self,
+        quarter: str,
+        recorded_by: datetime | None = None,
+        after: Mapping[str, int] | None = None,
+    ) -> list[dict]:
+        """Reports about the quarter recorded after the moment (or, with `after`, beyond an
+        upstream position: after a publication): kept, never counted in its official
+        ranking, listed with the 市州 they concern where known."""
+        moment = None if recorded_by is None else _aware(recorded_by, "recorded_by")
+
+        def is_late(e: _Entry) -> bool:
+            return (moment is not None and e.recorded_at > moment) or (
+                after is not None and e.notification_id > after.get(e.service, 0)
+            )
+
+        late = sorted(
+            (e for e in self._about(quarter) if is_late(e)),
+            key=lambda e: (e.recorded_at, e.service, e.notification_id),
+        )
+        return [
+            {
+                "service": e.service,
+                "notification_id": e.notification_id,
+                "type": e.type,
+                "event_id": e.event_id,
+                "region": self._region_of(e),
+                "occurred_on": e.occurred_on.isoformat(),
+                "recorded_at": _utc(e.recorded_at),
+            }
+            for e in late
+        ]
+
+    def _region_of(self, entry: _Entry) -> str | None:
+        state = self._folded()
+        data = entry.data
+        if "milestone_event_id" in data:
+            milestone = state.milestones.get(data["milestone_event_id"])
+            data = {"project_code": milestone.project_code} if milestone else {}
+        if "project_code" in data:
+            project = state.projects.get(data["project_code"])
+            return project.prefecture if project else None
+        if "leader_id" in data:
+            leader = state.leaders.get(data["leader_id"])
+            return leader.prefecture if leader else None
+        return data.get("unit")
+
+    def milestone_summary(self, counting: frozenset[str]) -> _MilestoneSummary:
+        """What every quarter's ranking needs of the milestones, worked out once."""
+        if counting not in self._summaries:
+            summary = _MilestoneSummary({}, {}, {})
+            for m in self._folded().milestones.values():
+                if m.retracted_on is not None:
+                    key = (m.project_code, quarter_of(m.retracted_on))
+                    summary.retracted[key] = summary.retracted.get(key, 0) + 1
+                if m.status not in counting:
+                    continue
+                if m.kind == CAPITAL:
+                    key = (m.project_code, quarter_of(m.occurred_on))
+                    summary.capital[key] = summary.capital.get(key, 0) + (m.amount or 0)
+                else:
+                    key = (m.project_code, m.kind)
+                    known = summary.first.get(key)
+                    summary.first[key] = (
+                        m.occurred_on if known is None else min(known, m.occurred_on)
+                    )
+            self._summaries[counting] = summary
+        return self._summaries[counting]
+
+    @property
+    def tasks_done(self) -> Mapping[tuple[str, str], date]:
+        """(附件3 task, unit) -> the earliest reported completion."""
+        return MappingProxyType(self._folded().tasks_done)
 
     @property
     def projects(self) -> Mapping[str, ProjectFacts]:
@@ -519,12 +631,20 @@ class Facts:
         return self._state
 
 
+@dataclass(frozen=True)
+class _MilestoneSummary:
+    first: dict[tuple[str, str], date]  # (project, kind) -> first counted day, but capital
+    capital: dict[tuple[str, str], Decimal]  # (project, quarter) -> counted capital arrived
+    retracted: dict[tuple[str, str], int]  # (project, quarter) -> reports retracted in it
+
+
 @dataclass
 class _State:
     projects: dict[str, ProjectFacts] = field(default_factory=dict)
     milestones: dict[str, MilestoneFacts] = field(default_factory=dict)
     leaders: dict[str, LeaderFacts] = field(default_factory=dict)
     trips: dict[str, TripFacts] = field(default_factory=dict)
+    tasks_done: dict[tuple[str, str], date] = field(default_factory=dict)
 
 
 def _fold_proposed(state: _State, entry: _Entry) -> None:
@@ -542,13 +662,13 @@ def _fold_corrected(state: _State, entry: _Entry) -> None:
     project = state.projects.get(entry.data["project_code"])
     if project is not None:
         changed = {k: v for k, v in entry.data.items() if k != "project_code" and v is not None}
-        state.projects[project.code] = replace(project, **changed)
+        state.projects[project.code] = project._replace(**changed)
 
 
 def _fold_withdrawn(state: _State, entry: _Entry) -> None:
     project = state.projects.get(entry.data["project_code"])
     if project is not None:
-        state.projects[project.code] = replace(project, withdrawn=True)
+        state.projects[project.code] = project._replace(withdrawn=True)
 
 
 def _fold_appointed(state: _State, entry: _Entry) -> None:
@@ -569,9 +689,15 @@ def _fold_checked(state: _State, entry: _Entry) -> None:
     milestone = state.milestones.get(entry.data["milestone_event_id"])
     if milestone is not None and milestone.status != RETRACTED:
         status = entry.data["status"]
-        retracted_on = entry.occurred_on if status == RETRACTED else None
-        state.milestones[milestone.event_id] = replace(
-            milestone, status=status, retracted_on=retracted_on
+        state.milestones[milestone.event_id] = MilestoneFacts(  # not _replace(): faster
+            event_id=milestone.event_id,
+            kind=milestone.kind,
+            project_code=milestone.project_code,
+            occurred_on=milestone.occurred_on,
+            amount=milestone.amount,
+            recorded_at=milestone.recorded_at,
+            status=status,
+            retracted_on=entry.occurred_on if status == RETRACTED else None,
         )
 
 
@@ -582,6 +708,13 @@ def _fold_trip(state: _State, entry: _Entry) -> None:
         returned_on=entry.data["returned_on"],
         recorded_at=entry.recorded_at,
     )
+
+
+def _fold_task(state: _State, entry: _Entry) -> None:
+    """The earliest reported completion of each (task, unit) counts: order-independent."""
+    key = (entry.data["task_id"], entry.data["unit"])
+    if key not in state.tasks_done or entry.occurred_on < state.tasks_done[key]:
+        state.tasks_done[key] = entry.occurred_on
 
 
 # Reading wire events: what each type scoring reads contributes, checked for form.
@@ -663,6 +796,13 @@ def _read_trip(payload: Mapping) -> dict:
     }
 
 
+def _read_task(payload: Mapping) -> dict:
+    return {
+        "task_id": _wire(payload, "task_id", "payload", str),
+        "unit": _wire(payload, "unit", "payload", str),
+    }
+
+
 # type -> (owning service, reader, fold)
 _TYPES = {
     "project.proposed": ("registry", _read_proposed, _fold_proposed),
@@ -677,33 +817,41 @@ _TYPES = {
     "milestone.rejected": ("tracking", _check_reader(REJECTED), _fold_checked),
     "milestone.retracted": ("tracking", _check_reader(RETRACTED), _fold_checked),
     "leader.trip_completed": ("tracking", _read_trip, _fold_trip),
+    "task.completed": ("tracking", _read_task, _fold_task),
 }
 _FOLDS = {kind: fold for kind, (_, _, fold) in _TYPES.items()}
 UPSTREAMS = frozenset(owner for owner, _, _ in _TYPES.values())
+READ_TYPES = frozenset(_TYPES)  # the wire types facts are made of; others are ignored
 
 
 def _read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> _Entry | None:
     if service not in UPSTREAMS:
         raise FactsError("service", service, "known_upstream", f"one of {sorted(UPSTREAMS)}")
     kind = wire_event.get("type")
-    if kind not in _TYPES:
+    spec = _TYPES.get(kind)
+    if spec is None:
         return None
-    owner, read, _ = _TYPES[kind]
+    owner, read, _ = spec
     if owner != service:
         raise FactsError("type", kind, "owned_by_upstream", f"{kind} comes from {owner}")
+    payload = wire_event.get("payload")
+    if payload.__class__ is not dict:
+        payload = _wire(wire_event, "payload", "", Mapping)
     return _Entry(
-        service=service,
-        notification_id=number,
-        type=kind,
-        event_id=_wire(wire_event, "event_id", "", str),
-        occurred_on=_wire_date(_wire(wire_event, "occurred_on", "", str), "occurred_on"),
-        recorded_at=_wire_moment(_wire(wire_event, "recorded_at", "", str), "recorded_at"),
-        data=MappingProxyType(read(_wire(wire_event, "payload", "", Mapping))),
+        service,
+        number,
+        kind,
+        _wire(wire_event, "event_id", "", str),
+        _wire_date(_wire(wire_event, "occurred_on", "", str), "occurred_on"),
+        _wire_moment(_wire(wire_event, "recorded_at", "", str), "recorded_at"),
+        MappingProxyType(read(payload)),
     )
 
 
 def _wire(mapping: Mapping, key: str, path: str, kind: Any) -> Any:
     value = mapping.get(key)
+    if value.__class__ is kind:  # the common case, checked first
+        return value
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise FactsError(_at(path, key), value, "wire_form", f"expected {kind}")
     return value
@@ -756,6 +904,8 @@ class _Card:
     points: dict[str, Decimal] = field(default_factory=dict)
     basis: dict[str, str] = field(default_factory=dict)
     adjustments: dict[str, Decimal] = field(default_factory=dict)
+    trips: int = 0  # trips returned in the quarter by the unit's own leaders
+    trip_quota: Decimal = Decimal(0)  # the quarter's share of their yearly quotas
     bonuses: Decimal = Decimal(0)
     deductions: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
@@ -772,24 +922,34 @@ def rank_quarter(
     official: bool = True,
     recorded_by: datetime | None = None,
     overdue_tasks: Mapping[str, Mapping[str, int]] | None = None,
+    due_tasks: Iterable[DueTask] = (),
 ) -> dict:
     """Scores and ranks the units of `prefectures` ((code, name_zh), the 17 市州) for a quarter.
 
     `official` counts verified milestones only; otherwise reported ones too (provisional).
-    `recorded_by` limits the facts to events recorded by that moment (an "as of" rebuild).
-    `trip_quotas` are the yearly trips per leader role ((二十一), (二十二)); `overdue_tasks` maps
-    quarter -> unit code -> 附件3 tasks that fell overdue in it. The result is JSON-safe.
+    `recorded_by` limits the facts to events recorded by that moment (the quarter's close, or
+    an "as of" rebuild); the reports about the quarter recorded later are listed as `late`.
+    `trip_quotas` are the yearly trips per leader role ((二十一), (二十二)). `overdue_tasks` maps
+    quarter -> unit code -> 附件3 tasks that fell overdue in it; without it, they are counted
+    from the facts' task.completed reports against `due_tasks`. The result is JSON-safe.
     """
     view = facts if recorded_by is None else facts.as_of(recorded_by)
+    if overdue_tasks is None:
+        year = quarter_bounds(quarter)[0].year
+        quarters = [q for q in (f"{year}Q{n}" for n in range(1, 5)) if q <= quarter]
+        units = [code for code, _ in prefectures]
+        overdue_tasks = overdue_by_quarter(view.tasks_done, due_tasks, units, quarters)
     rank = _Ranker(view, policy, prefectures, trip_quotas, trip_quota_exempt, official)
     with localcontext(_CONTEXT):
-        cards = rank(quarter, (overdue_tasks or {}).get(quarter, {}))
-        summons = _summons(rank, quarter, cards, overdue_tasks or {})
+        cards = rank(quarter, overdue_tasks.get(quarter, {}))
+        summons = _summons(rank, quarter, cards, overdue_tasks)
     return {
         "quarter": quarter,
         "policy_version": policy.version,
         "official": official,
+        "cut_off": cut_off(quarter, policy).isoformat(),
         "recorded_by": None if recorded_by is None else _utc(recorded_by),
+        "late": [] if recorded_by is None else facts.late(quarter, recorded_by),
         "rows": [_row(position, card, policy) for position, card in enumerate(cards, 1)],
         "summons": summons,
         "tiers": {
@@ -846,22 +1006,18 @@ class _Ranker:
             and not project.withdrawn
             and project.total_investment >= self.policy.min_project_investment
         }
-        first: dict[tuple[str, str], date] = {}
-        for milestone in self.facts.milestones.values():
-            project = scored.get(milestone.project_code)
-            if project is None or milestone.status not in self.counting:
-                continue
-            if milestone.kind == CAPITAL:
-                if quarter_of(milestone.occurred_on) == quarter:
-                    cards[project.prefecture].actual[CAPITAL_ARRIVED] += milestone.amount or 0
-                continue
-            key = (project.code, milestone.kind)
-            first[key] = min(first.get(key, milestone.occurred_on), milestone.occurred_on)
+        start, end = quarter_bounds(quarter)
+        summary = self.facts.milestone_summary(self.counting)
+        for (code, in_quarter), amount in summary.capital.items():
+            project = scored.get(code)
+            if project is not None and in_quarter == quarter:
+                cards[project.prefecture].actual[CAPITAL_ARRIVED] += amount
         landings = dict.fromkeys(cards, 0)
-        for (code, kind), day in first.items():
-            if quarter_of(day) != quarter:
+        for (code, kind), day in summary.first.items():
+            project = scored.get(code)
+            if project is None or not start <= day <= end:
                 continue
-            project, card = scored[code], cards[scored[code].prefecture]
+            card = cards[project.prefecture]
             card.actual[_COUNTED_BY_KIND[kind]] += 1
             if kind == STARTED and project.key_project:
                 card.actual[KEY_PROJECT_LANDINGS] += 1
@@ -876,34 +1032,31 @@ class _Ranker:
         Size and withdrawal do not matter here: a false report was made either way.
         """
         retracted = dict.fromkeys(cards, 0)
-        for milestone in self.facts.milestones.values():
-            project = self.facts.projects.get(milestone.project_code)
-            if (
-                project is not None
-                and project.prefecture in cards
-                and milestone.retracted_on is not None
-                and quarter_of(milestone.retracted_on) == quarter
-            ):
-                retracted[project.prefecture] += 1
+        projects = self.facts.projects
+        for (code, in_quarter), count in self.facts.milestone_summary(
+            self.counting
+        ).retracted.items():
+            project = projects.get(code)
+            if in_quarter == quarter and project is not None and project.prefecture in cards:
+                retracted[project.prefecture] += count
         for code, card in cards.items():
             card.occurrences[RETRACTED_REPORT] = retracted[code]
 
     def measure_trips(self, quarter: str, cards: dict[str, _Card]) -> None:
         """Trips over the quarter's share of the unit's own leaders' yearly quotas, at most 1."""
+        start, end = quarter_bounds(quarter)
         quota = dict.fromkeys(cards, Decimal(0))
         trips = dict.fromkeys(cards, 0)
-        for leader in self.facts.leaders.values():
+        leaders = self.facts.leaders
+        for leader in leaders.values():
             if leader.unit in quota:
                 quota[leader.unit] += Decimal(self.trip_quotas.get(leader.role, 0)) / 4
         for trip in self.facts.trips.values():
-            leader = self.facts.leaders.get(trip.leader_id)
-            if (
-                leader is not None
-                and leader.unit in trips
-                and quarter_of(trip.returned_on) == quarter
-            ):
+            leader = leaders.get(trip.leader_id)
+            if leader is not None and leader.unit in trips and start <= trip.returned_on <= end:
                 trips[leader.unit] += 1
         for code, card in cards.items():
+            card.trips, card.trip_quota = trips[code], quota[code]
             if quota[code] > 0:
                 card.actual[LEADER_TRIPS] = min(trips[code] / quota[code], Decimal(1))
 
@@ -1004,6 +1157,7 @@ def _row(rank: int, card: _Card, policy: Policy) -> dict:
             }
             for indicator in policy.indicators
         },
+        "trips": {"completed": card.trips, "quota_share": _money(card.trip_quota)},
         "bonuses": _money(card.bonuses),
         "deductions": _money(card.deductions),
         "adjustments": {
@@ -1050,7 +1204,6 @@ def ranking_hash(ranking: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(ranking)).hexdigest()
 
 
-
 # 附件3 tasks --------------------------------------------------------------------------------
 
 
@@ -1063,18 +1216,7 @@ class DueTask:
     exempt: frozenset[str] = frozenset()
 
 
-def record_task_completion(done: dict[tuple[str, str], date], wire_event: Mapping) -> None:
-    """Keep the earliest reported completion of each (task, unit): order-independent."""
-    if wire_event.get("type") != "task.completed":
-        return
-    payload = wire_event["payload"]
-    key = (payload["task_id"], payload["unit"])
-    day = date.fromisoformat(wire_event["occurred_on"])
-    if key not in done or day < done[key]:
-        done[key] = day
-
-
-def overdue_tasks(
+def overdue_by_quarter(
     done: Mapping[tuple[str, str], date],
     tasks: Iterable[DueTask],
     units: Iterable[str],
@@ -1124,6 +1266,16 @@ class Ledger(Aggregate):
         self.last = last
 
 
+@dataclass(frozen=True)
+class Adoption:
+    """One policy.adopted: a policy version in force from a quarter on, recorded at a moment."""
+
+    effective_from: str
+    version: str
+    policy: Mapping[str, Any]
+    recorded_at: datetime
+
+
 class PolicyBook(Aggregate):
     """Every scoring policy the office adopted, each in force from its quarter on."""
 
@@ -1140,7 +1292,9 @@ class PolicyBook(Aggregate):
         policy: dict
 
         def apply(self, aggregate: PolicyBook) -> None:
-            aggregate.adopted.append((self.effective_from, self.version, self.policy))
+            aggregate.adopted.append(
+                Adoption(self.effective_from, self.version, self.policy, self.timestamp)
+            )
 
     @staticmethod
     def create_id() -> UUID:
@@ -1148,20 +1302,24 @@ class PolicyBook(Aggregate):
 
     @event(Opened)
     def __init__(self) -> None:
-        self.adopted: list[tuple[str, str, dict]] = []
+        self.adopted: list[Adoption] = []
 
     def adopt(self, **fields: Any) -> None:
         self.trigger_event(self.Adopted, **fields)
 
-    def in_force(self, quarter: str) -> dict | None:
-        """The policy of the latest-starting adoption at or before `quarter` (the later
-        adoption wins between two starting in the same quarter)."""
+    def in_force(self, quarter: str, recorded_by: datetime | None = None) -> Adoption | None:
+        """The latest-starting adoption at or before `quarter` (the later adoption wins between
+        two starting in the same quarter); with `recorded_by`, among those recorded by then."""
         candidates = [
-            (start, i) for i, (start, _, _) in enumerate(self.adopted) if start <= quarter
+            (adoption.effective_from, i)
+            for i, adoption in enumerate(self.adopted)
+            if adoption.effective_from <= quarter
+            and (recorded_by is None or adoption.recorded_at <= recorded_by)
         ]
-        if not candidates:
-            return None
-        return self.adopted[max(candidates)[1]][2]
+        return self.adopted[max(candidates)[1]] if candidates else None
+
+    def adopted_as(self, version: str) -> Adoption | None:
+        return next((a for a in self.adopted if a.version == version), None)
 
 
 class PublishedRanking(Aggregate):

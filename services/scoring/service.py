@@ -1,26 +1,51 @@
-"""scoring as a nameko service: consumes registry and tracking, answers ranking queries."""
+"""scoring as a nameko service: consumes registry and tracking, answers ranking queries,
+rebuilds rankings from the upstream logs for auditors."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import eventlet
 from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from services.common.audit import verify_log
 from services.common.contracts import Report
 from services.common.nameko_support import (
     CATCH_UP_SECONDS,
+    PULL_TIMEOUT_SECONDS,
     EventSourcedApplication,
     catch_up,
     pull_from,
     upstream_queue,
 )
 from services.common.observability import Observability
+from services.common.rules import RuleBroken
 from services.common.store import store_env
-from services.scoring.application import OFFICIAL, ScoringApplication
+from services.scoring.application import OFFICIAL, Read, ScoringApplication
+from services.scoring.domain import ScoringError
+from services.scoring.rebuild import end_of_day
 
 
 def build() -> ScoringApplication:
     return ScoringApplication(store_env("scoring"))
+
+
+def reader(upstream: Any) -> Read:
+    """An upstream's read_wire RPC, each page bounded in time."""
+
+    def read(start: int, stop: int | None, limit: int) -> dict | None:
+        with eventlet.Timeout(PULL_TIMEOUT_SECONDS, TimeoutError):
+            return upstream.read_wire(start, stop, limit)
+
+    return read
+
+
+def refused(error: ScoringError) -> RuleBroken:
+    return RuleBroken(
+        error.field, error.value, error.rule, f"无法重建：{error}", f"cannot rebuild: {error}"
+    )
 
 
 class ScoringService:
@@ -64,6 +89,24 @@ class ScoringService:
     def publish_ranking(self, quarter: str) -> dict:
         self._catch_up()
         return self.app.publish_ranking(quarter)
+
+    @rpc
+    def get_scorecard(self, quarter: str, region: str, view: str = OFFICIAL) -> dict | None:
+        self._catch_up()
+        return self.app.get_scorecard(quarter, region, view)
+
+    @rpc
+    def rebuild_ranking(self, quarter: str, as_of: str | None = None) -> dict:
+        self._catch_up()  # today's view, to compare with, includes every accepted report
+        reads = {"registry": reader(self.registry), "tracking": reader(self.tracking)}
+        try:
+            return self.app.rebuild_ranking(quarter, reads, as_of and end_of_day(as_of))
+        except ScoringError as error:
+            raise refused(error) from None
+
+    @rpc
+    def verify(self) -> dict:
+        return verify_log(self.app, "scoring")
 
     @rpc
     def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
