@@ -7,6 +7,7 @@ aggregates at once, from whichever recorder the application has.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import islice
@@ -41,7 +42,23 @@ def select_events_of(
     return events
 
 
+READ_ATTEMPTS = 6
+
+
 def _postgres_rows(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
+    """Like eventsourcing's own reads, retried when the connection was lost (a database
+    restart or failover): the pool hands out a fresh one next time."""
+    import psycopg
+
+    for attempt in range(READ_ATTEMPTS - 1):
+        try:
+            return _postgres_select(recorder, ids)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            time.sleep(0.25 * 2**attempt)
+    return _postgres_select(recorder, ids)
+
+
+def _postgres_select(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
     from psycopg.sql import SQL, Identifier
 
     statement = SQL(

@@ -28,6 +28,18 @@ class ConsumerApplication(ServiceApplication, ABC):
         super().__init__(env)
         # One message at a time: positions and in-memory state move together.
         self._receiving = threading.RLock()
+        # Set when a save failed: it may have committed before the connection broke, so the
+        # in-memory state is rebuilt from the store before it is used again.
+        self.stale = False
+
+    def refresh(self) -> None:
+        """Rebuild in-memory state from the store; consumers that keep some override this."""
+
+    def fresh(self) -> None:
+        """Call with `_receiving` held, before using in-memory state."""
+        if self.stale:
+            self.refresh()
+            self.stale = False
 
     def position(self, upstream: str) -> int:
         return self.process_recorder.max_tracking_id(upstream) or 0
@@ -36,6 +48,7 @@ class ConsumerApplication(ServiceApplication, ABC):
         """Apply a wire message from `body["service"]`, pulling any gap before it first."""
         upstream = body["service"]
         with self._receiving:
+            self.fresh()
             position = self.position(upstream)
             if body["last"] <= position:
                 return
@@ -52,6 +65,7 @@ class ConsumerApplication(ServiceApplication, ABC):
         so a message lost while no queue was bound is still applied)."""
         applied = 0
         with self._receiving:
+            self.fresh()
             while (body := pull(self.position(upstream) + 1, None)) is not None:
                 self._apply(upstream, body, self.position(upstream))
                 applied += body["last"] - body["first"] + 1
@@ -59,7 +73,11 @@ class ConsumerApplication(ServiceApplication, ABC):
 
     def _apply(self, upstream: str, body: Mapping, position: int) -> None:
         events = [e for e in body["events"] if e["notification_id"] > position]
-        self.process(upstream, events, Tracking(upstream, body["last"]))
+        try:
+            self.process(upstream, events, Tracking(upstream, body["last"]))
+        except Exception:
+            self.stale = True
+            raise
 
     @abstractmethod
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:

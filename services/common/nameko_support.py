@@ -12,6 +12,7 @@ from kombu import Connection, Queue
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
+from services.common.audit import CheckpointSealer
 from services.common.consumer import ConsumerApplication, Pull
 from services.common.queues import consumer_queue, declare_dead_letter_queue
 from services.common.relay import OutboxRelay
@@ -26,7 +27,8 @@ class EventSourcedApplication(DependencyProvider):
     """Owns one service's eventsourcing Application for the container's life.
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
-    (low latency) and at least once a second (to retry after a broker outage).
+    (low latency) and at least once a second (to retry after a broker outage); the same thread
+    seals the store's checkpoints (services/common/audit.py).
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class EventSourcedApplication(DependencyProvider):
         self.consumes = consumes
         self.app: ServiceApplication | None = None
         self.relay: OutboxRelay | None = None
+        self.sealer: CheckpointSealer | None = None
         self._wake = threading.Event()
         self._stopping = False
 
@@ -51,6 +54,7 @@ class EventSourcedApplication(DependencyProvider):
         self.app = self.factory()
         if self.relay_as:
             self.relay = OutboxRelay(self.app, self.relay_as, self.container.config["AMQP_URI"])
+            self.sealer = CheckpointSealer(self.app)
             self.app.on_recorded(self._wake.set)
 
     def start(self) -> None:
@@ -66,7 +70,15 @@ class EventSourcedApplication(DependencyProvider):
                     pass
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.relay_as)
+            self._seal()
             self._wake.wait(RELAY_IDLE_SECONDS)
+
+    def _seal(self) -> None:
+        assert self.sealer is not None
+        try:
+            self.sealer.seal_if_due()
+        except Exception:
+            log.exception("sealing a checkpoint of %s failed; retrying", self.relay_as)
 
     def stop(self) -> None:
         self._stopping = True

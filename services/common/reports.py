@@ -8,14 +8,18 @@ applying it (DESIGN §5.2).
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from services.common import contracts, ids
 from services.common.bulk import select_events_of
@@ -26,7 +30,15 @@ from services.common.store import ServiceApplication
 from services.common.wire import wire_event
 
 ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
-SAVE_ATTEMPTS = 5
+SAVE_ATTEMPTS = 6
+# What a lost database connection raises, wrapped by eventsourcing or straight from psycopg.
+STORE_DOWN = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+STORE_DOWN_NAMES = frozenset(error.__name__ for error in STORE_DOWN)  # as nameko reports them
 
 
 class Receipt(Aggregate):
@@ -121,10 +133,19 @@ def reused(report: Report) -> contracts.FieldError:
     )
 
 
+class StoreUnavailable(Exception):
+    """The batch could not be saved now; nothing of it is lost, and a resend is safe. The
+    gateway answers it as UNAVAILABLE, which tells a sender to retry."""
+
+
 class ReportApplication(ServiceApplication, ABC):
     """A service that owns some report types: applies them, answers per report."""
 
     service: ClassVar[str]
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._ingesting = threading.Lock()
+        super().__init__(env)
 
     @abstractmethod
     def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
@@ -142,18 +163,28 @@ class ReportApplication(ServiceApplication, ABC):
         projects' states in registry).
         """
         context = context or {}
-        for _ in range(SAVE_ATTEMPTS):
-            batch = Batch(self)
-            batch.preload(i for report in reports for i in likely_touched(report))
-            outcomes = [self._apply_one(report, batch, context) for report in reports]
-            try:
-                self.save(*batch.touched.values())
-            except IntegrityError:
-                # Another replica changed one of these aggregates first: start again from
-                # what is stored now (its receipts turn our resends into duplicates).
-                continue
-            return outcomes
-        raise RuntimeError(f"{self.service}: could not save a batch after {SAVE_ATTEMPTS} tries")
+        with self._ingesting:  # batches of one process never race each other
+            trouble = "conflicting saves"
+            for attempt in range(SAVE_ATTEMPTS):
+                try:
+                    return self._ingest_once(reports, context)
+                except IntegrityError:
+                    # Another replica changed one of these aggregates first: start again from
+                    # what is stored now (its receipts turn our resends into duplicates).
+                    time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                except STORE_DOWN as error:
+                    # The database went away (a restart, a failover). If the commit made it
+                    # before the connection broke, the receipts answer "duplicate" next time.
+                    trouble = f"the store is unreachable ({error})"
+                    time.sleep(0.5 * 2**attempt)
+        raise StoreUnavailable(f"{self.service}: {SAVE_ATTEMPTS} tries failed: {trouble}")
+
+    def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
+        batch = Batch(self)
+        batch.preload(i for report in reports for i in likely_touched(report))
+        outcomes = [self._apply_one(report, batch, context) for report in reports]
+        self.save(*batch.touched.values())
+        return outcomes
 
     def _apply_one(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:
         receipt = batch.receipt(report.event_id)

@@ -66,6 +66,12 @@ class NamekoRpc:
         try:
             return getattr(getattr(self._cluster(), service), method)(**kwargs)
         except RemoteError as error:
+            if error.exc_type == "StoreUnavailable":
+                raise ServiceUnavailable(
+                    f"服务 {name} 暂时无法写入存储，请稍后重发（已保存的报告会答复 duplicate）",
+                    f"service {name} cannot reach its store just now; resend later (what was "
+                    "stored is answered duplicate)",
+                ) from error
             if error.exc_type == "RuleBroken":
                 # nameko carries only the English message of the rule across the bus.
                 raise ServiceRefused(

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+
+from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
+from services.common.audit import verify_log
 from services.common.contracts import Report
 from services.common.nameko_support import EventSourcedApplication
 from services.common.observability import Observability
+from services.common.reports import STORE_DOWN_NAMES, StoreUnavailable
 from services.common.store import store_env
-from services.tracking.application import TrackingApplication, milestone_project_codes
+from services.common.wire import json_safe
+from services.tracking.application import TrackingApplication, leader_keys, project_codes
 
 
 def build() -> TrackingApplication:
     return TrackingApplication(store_env("tracking"))
+
+
+@contextmanager
+def registry_store_down_is_unavailable() -> Iterator[None]:
+    """registry lost its database mid-call (a restart, a failover): the sender may resend."""
+    try:
+        yield
+    except RemoteError as error:
+        if error.exc_type in STORE_DOWN_NAMES:
+            raise StoreUnavailable(f"registry cannot read its store: {error.value}") from error
+        raise
 
 
 class TrackingService:
@@ -25,9 +45,40 @@ class TrackingService:
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:
         run = [Report.from_primitive(r) for r in reports]
-        codes = milestone_project_codes(run)
-        projects = self.registry.project_states(sorted(codes)) if codes else {}
-        return self.app.ingest(run, {"projects": projects})
+        codes, leaders = project_codes(run), leader_keys(run)
+        with registry_store_down_is_unavailable():
+            projects = self.registry.project_states(sorted(codes)) if codes else {}
+            leader_states = self.registry.leader_states(sorted(leaders)) if leaders else {}
+        return self.app.ingest(run, {"projects": projects, "leaders": leader_states})
+
+    @rpc
+    def milestones(self, project_code: str) -> dict | None:
+        project = self.registry.project_states([project_code]).get(project_code)
+        if project is None:
+            return None
+        total = Decimal(project["total_investment"])
+        return json_safe(self.app.milestones(project_code, total))
+
+    @rpc
+    def leader_progress(self, year: int, unit: str = "") -> dict:
+        leaders = self.registry.leaders(unit)
+        return json_safe(self.app.leader_progress(leaders, year))
+
+    @rpc
+    def promotion_events(self, unit: str = "") -> dict:
+        return json_safe(self.app.promotion_events(unit))
+
+    @rpc
+    def task_status(self, as_of: str, unit: str = "", task_id: str = "") -> dict:
+        return json_safe(self.app.task_status(date.fromisoformat(as_of), unit, task_id))
+
+    @rpc
+    def matter_status(self, as_of: str, unit: str = "", matter_id: str = "") -> dict:
+        return json_safe(self.app.matter_status(date.fromisoformat(as_of), unit, matter_id))
+
+    @rpc
+    def refusals(self, who: str | None = None) -> list[dict]:
+        return self.app.refusals(who)
 
     @rpc
     def history(self, project_code: str) -> list[dict]:
@@ -36,3 +87,8 @@ class TrackingService:
     @rpc
     def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
         return self.app.read_wire(start, stop, limit)
+
+    @rpc
+    def verify(self) -> dict:
+        """Every stored event's hash chain and checkpoint (Audit.Verify)."""
+        return verify_log(self.app, "tracking")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from kombu import Connection, Queue
 
 from services.common.contracts import validate_report
@@ -86,3 +87,27 @@ def test_a_consumer_pulls_the_range_it_missed_and_ignores_redeliveries(tmp_path)
     restarted = ScoringApplication(store_env("scoring", env))
     assert sorted(restarted.facts.projects) == ["EARLY", "LATE"]
     assert restarted.position("registry") == 4
+
+
+def test_a_save_whose_outcome_is_unknown_leaves_no_fact_missing(tmp_path, monkeypatch):
+    """The database may commit and then drop the connection before answering: the consumer
+    must not skip the redelivered message and still lack its facts."""
+    env = {"ZHAOSHANG_VAR": str(tmp_path)}
+    registry = RegistryApplication(store_env("registry", env))
+    scoring = ScoringApplication(store_env("scoring", env))
+    registry.ingest([validate_report(proposal("COMMITTED"))])
+    record = scoring.record_tracked
+
+    def commit_then_fail(*args, **kwargs):
+        record(*args, **kwargs)
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(scoring, "record_tracked", commit_then_fail)
+    message = registry.read_wire(1)
+    with pytest.raises(ConnectionError):
+        scoring.receive(message, registry.read_wire)
+    monkeypatch.undo()
+
+    scoring.receive(message, registry.read_wire)  # the redelivery: already stored, skipped
+    assert scoring.ranking("2020Q3")["as_of"]["registry"] == 2
+    assert "COMMITTED" in scoring.facts.projects
