@@ -35,6 +35,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
+from bench.pg import PG, pg_env
 from services.loadgen import Answered, Sender, generate_load, sender_streams
 from services.run import Supervisor, wait_for_gateway
 
@@ -44,7 +45,6 @@ BATCH = 500
 BATCH_SENDERS = 4
 SINGLE_SENDERS = 8
 SAMPLE_SECONDS = 0.005
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 UPSTREAMS = ("registry", "tracking")
 
 
@@ -58,17 +58,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _pg_env(dbname: str) -> dict[str, str]:
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": PG["host"],
-        "POSTGRES_PORT": PG["port"],
-        "POSTGRES_USER": PG["user"],
-        "POSTGRES_PASSWORD": "",
-    }
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -100,7 +89,7 @@ def running_system() -> Iterator[BenchSystem]:
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     env = {
         **os.environ,
-        **_pg_env(dbname),
+        **pg_env(dbname),
         "AMQP_URI": f"amqp://guest:guest@localhost:5672/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{_free_port()}",
         "ZHAOSHANG_VAR": f"/tmp/{vhost}",
@@ -284,7 +273,7 @@ def measure_single(system: BenchSystem) -> dict:
 
 def baseline_batched_saves(dbname: str, total: int) -> float:
     """Events/s the eventsourcing library saves on this database, BATCH events per save."""
-    app = Application(env={**_pg_env(dbname), "POSTGRES_SCHEMA": "public", "CREATE_TABLE": "y"})
+    app = Application(env={**pg_env(dbname), "POSTGRES_SCHEMA": "public", "CREATE_TABLE": "y"})
     aggregates = []
     for _ in range(total // BATCH):
         batch = [Counter() for _ in range(BATCH // 2)]

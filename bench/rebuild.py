@@ -33,6 +33,7 @@ from eventsourcing.persistence import OperationalError
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
+from bench.pg import PG, pg_env
 from services.common.contracts import OWNER, validate_report
 from services.common.logread import WireReader
 from services.common.reference import reference
@@ -53,23 +54,11 @@ QUARTERS = ("2020Q1", "2020Q2", "2020Q3", "2020Q4")
 LOAD = 20_000  # reports per generated load (one quarter, one seed)
 BATCH = 1_000  # reports per ingest call (larger inserts can stall psycopg's pipeline mode)
 PAGE = 100_000  # rows per read
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 
 
 def _admin(statement: sql.Composable) -> None:
     with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
         conn.execute(statement)
-
-
-def _env(dbname: str) -> dict[str, str]:
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": PG["host"],
-        "POSTGRES_PORT": PG["port"],
-        "POSTGRES_USER": PG["user"],
-        "POSTGRES_PASSWORD": "",
-    }
 
 
 def _stored(*apps: ServiceApplication) -> int:
@@ -231,7 +220,7 @@ def run(dbname: str | None = None) -> list[dict[str, Any]]:
     dbname = dbname or f"zhaoshang_bench_{uuid.uuid4().hex[:8]}"
     if not keep:
         _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    env = _env(dbname)
+    env = pg_env(dbname)
     try:
         if not keep:
             generate(env)
