@@ -21,6 +21,7 @@ from services.common.store import ServiceApplication
 # pull(start, stop) -> a wire message covering start..stop (or start.. when stop is None), or
 # None when the upstream has nothing from start on.
 Pull = Callable[[int, int | None], Mapping | None]
+PAGE = 1000  # what one pull returns at most (the upstreams' read_wire limit)
 
 
 class ConsumerApplication(ServiceApplication, ABC):
@@ -62,13 +63,23 @@ class ConsumerApplication(ServiceApplication, ABC):
 
     def catch_up(self, upstream: str, pull: Pull) -> int:
         """Pull everything the upstream has beyond our position (at start, and periodically,
-        so a message lost while no queue was bound is still applied)."""
+        so a message lost while no queue was bound is still applied).
+
+        Each page is pulled without holding the lock, so live messages from this and other
+        upstreams keep being applied while an upstream is slow to answer; a page that live
+        messages covered meanwhile is dropped. It stops at the upstream's head as it was when
+        reached: chasing a log that keeps growing is the live messages' work.
+        """
         applied = 0
-        with self._receiving:
-            self.fresh()
-            while (body := pull(self.position(upstream) + 1, None)) is not None:
-                self._apply(upstream, body, self.position(upstream))
-                applied += body["last"] - body["first"] + 1
+        while (body := pull(self.position(upstream) + 1, None)) is not None:
+            with self._receiving:
+                self.fresh()
+                position = self.position(upstream)
+                if body["first"] <= position + 1 <= body["last"]:
+                    self._apply(upstream, body, position)
+                    applied += body["last"] - position
+            if body["last"] - body["first"] + 1 < PAGE:
+                break  # a short page: that was the head
         return applied
 
     def _apply(self, upstream: str, body: Mapping, position: int) -> None:

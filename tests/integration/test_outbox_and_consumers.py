@@ -4,6 +4,7 @@ consumer applies each upstream event once, pulling any range it missed."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import pytest
@@ -111,3 +112,27 @@ def test_a_save_whose_outcome_is_unknown_leaves_no_fact_missing(tmp_path, monkey
     scoring.receive(message, registry.read_wire)  # the redelivery: already stored, skipped
     assert scoring.ranking("2020Q3")["as_of"]["registry"] == 2
     assert "COMMITTED" in scoring.facts.projects
+
+
+def test_catching_up_with_a_slow_upstream_does_not_hold_up_live_messages(tmp_path):
+    """The periodic catch-up pulls over RPC; while an upstream is slow to answer, messages
+    arriving live must still be applied, and the page pulled meanwhile applied only for what
+    they did not cover."""
+    env = {"ZHAOSHANG_VAR": str(tmp_path)}
+    registry = RegistryApplication(store_env("registry", env))
+    scoring = ScoringApplication(store_env("scoring", env))
+    registry.ingest([validate_report(proposal("LIVE", "420111"))])
+    registry.ingest([validate_report(proposal("PULLED", "420602"))])
+    live = threading.Thread(target=scoring.receive, args=(registry.read_wire(1, 2), None))
+
+    def slow_pull(start: int, stop: int | None) -> dict | None:
+        if not live.is_alive() and start == 1:
+            live.start()  # a live message arrives while this pull is still on its way
+            live.join(timeout=5)
+            assert not live.is_alive(), "the live message waited for the catch-up's pull"
+        return registry.read_wire(start, stop)
+
+    scoring.catch_up("registry", slow_pull)
+
+    assert scoring.position("registry") == 4
+    assert sorted(scoring.facts.projects) == ["LIVE", "PULLED"]
