@@ -16,6 +16,7 @@ from typing import Any
 
 from services.common import contracts
 from services.common.contracts import Report
+from services.gateway.grouping import GroupCommit
 from services.gateway.planning import Run, plan
 from services.gateway.rpc import Rpc, ServiceFailed
 
@@ -84,6 +85,8 @@ class Ingestor:
     def __init__(self, rpc: Rpc, max_batch: int = 1000):
         self.rpc = rpc
         self.max_batch = max_batch
+        # Concurrent callers' runs for one service travel together (grouping.py).
+        self.grouped = GroupCommit(self._ingest, max_reports=max_batch)
 
     def publish(self, raw_events: Sequence[Any]) -> list[dict]:
         """Validate and forward a batch; one outcome per event, in the order given.
@@ -124,11 +127,13 @@ class Ingestor:
         return [outcomes[position] for position in range(len(raw_events))]
 
     def _forward(self, run: Run) -> list[dict]:
-        answers = self.rpc.call(run.owner, "ingest", reports=run.reports)
-        if len(answers) != len(run.reports):
+        return self.grouped.forward(run.owner, run.reports)
+
+    def _ingest(self, owner: str, reports: list[dict]) -> list[dict]:
+        answers = self.rpc.call(owner, "ingest", reports=reports)
+        if len(answers) != len(reports):
             raise ServiceFailed(
-                f"服务 {run.owner} 对 {len(run.reports)} 条报告给出了 {len(answers)} 个结果",
-                f"service {run.owner} answered {len(answers)} outcomes "
-                f"for {len(run.reports)} reports",
+                f"服务 {owner} 对 {len(reports)} 条报告给出了 {len(answers)} 个结果",
+                f"service {owner} answered {len(answers)} outcomes for {len(reports)} reports",
             )
         return answers

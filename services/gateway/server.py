@@ -505,8 +505,16 @@ class OfficeServicer(pb_grpc.OfficeServicer):
 # --- the server -------------------------------------------------------------------------------
 
 
-def serve(config: Config, rpc: Rpc | None = None, metrics: Metrics | None = None) -> grpc.Server:
-    """Build and start the gRPC server on `config.address`. The caller stops it."""
+def serve(
+    config: Config,
+    rpc: Rpc | None = None,
+    metrics: Metrics | None = None,
+    ingestor: Ingestor | None = None,
+) -> grpc.Server:
+    """Build and start the gRPC server on `config.address`. The caller stops it.
+
+    `ingestor`: the one the process's other transports share, so their calls group together.
+    """
     rpc = rpc or NamekoRpc(config.amqp_uri, config.rpc_timeout)
     metrics = metrics or Metrics("gateway")
     auth = Authenticator(KeyStore(config.keys_file) if config.keys_file else None)
@@ -518,8 +526,8 @@ def serve(config: Config, rpc: Rpc | None = None, metrics: Metrics | None = None
         ],
         interceptors=[metrics.grpc_interceptor(), *auth.interceptors()],
     )
-    ingestor = metrics.counting(Ingestor(rpc, config.max_batch))
-    pb_grpc.add_IngestServicer_to_server(IngestServicer(ingestor, auth), server)
+    counted = metrics.counting(ingestor or Ingestor(rpc, config.max_batch))
+    pb_grpc.add_IngestServicer_to_server(IngestServicer(counted, auth), server)
     pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc, auth), server)
     pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc), server)
     pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc, auth), server)
@@ -544,10 +552,11 @@ def main() -> None:
     rpc = NamekoRpc(config.amqp_uri, config.rpc_timeout)
     dead = dead_letters(config.amqp_uri, lambda: [INGEST_QUEUE + DEAD_SUFFIX])
     metrics = Metrics("gateway", dead)
-    server = serve(config, rpc, metrics)
+    ingestor = Ingestor(rpc, config.max_batch)
+    server = serve(config, rpc, metrics, ingestor)
     consumer = AmqpIngest(
         config.amqp_uri,
-        metrics.counting(Ingestor(rpc, config.max_batch)),
+        metrics.counting(ingestor),
         users=AmqpUsers(config.amqp_user_prefix),
     )
     consumer.start()
