@@ -35,7 +35,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
+import services.registry.domain  # their event classes name the public topics
+import services.tracking.domain  # noqa: F401
 from bench.pg import PG, pg_env
+from services.common.relay import public_topics
 from services.loadgen import Answered, Sender, generate_load, sender_streams
 from services.run import Supervisor, wait_for_gateway
 
@@ -150,11 +153,16 @@ def notification_ids(conn: psycopg.Connection) -> dict[str, tuple[str, int]]:
 
 
 def stored_heads(conn: psycopg.Connection) -> dict[str, int]:
+    """The last public event in each upstream's log (what follows it, receipts and checkpoints
+    alone, is never sent to scoring: services/common/relay.py)."""
     heads = {}
+    topics = public_topics()
     for service in UPSTREAMS:
         table = _table(conn, service, "events")
         (heads[service],) = conn.execute(
-            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(table)
+            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {} WHERE topic = ANY(%s)")
+            .format(table),
+            (topics,),
         ).fetchone()
     return heads
 

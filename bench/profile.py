@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--reports", type=int, default=30_000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--single", type=int, metavar="SENDERS", help="one report per call from SENDERS senders"
+    )
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -81,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in PROCESSES
         }
         try:
-            send(system, reports, BATCH_SENDERS, BATCH)
+            if args.single:
+                send(system, reports, args.single, 1)
+            else:
+                send(system, reports, BATCH_SENDERS, BATCH)
             wait_until_applied(system.dbname)
         finally:
             for recorder in recorders.values():

@@ -32,6 +32,14 @@ class ConsumerApplication(ServiceApplication, ABC):
         # Set when a save failed: it may have committed before the connection broke, so the
         # in-memory state is rebuilt from the store before it is used again.
         self.stale = False
+        # Per upstream: the end of the last message passed over, in memory only (`wants`).
+        self._passed: dict[str, int] = {}
+
+    def wants(self, upstream: str, wire: Mapping) -> bool:
+        """Whether an upstream event changes this consumer's state. A message with none it
+        wants is passed over without a write: its range is remembered in memory only, and
+        after a restart pulled again and passed over again."""
+        return True
 
     def refresh(self) -> None:
         """Rebuild in-memory state from the store; consumers that keep some override this."""
@@ -43,7 +51,8 @@ class ConsumerApplication(ServiceApplication, ABC):
             self.stale = False
 
     def position(self, upstream: str) -> int:
-        return self.process_recorder.max_tracking_id(upstream) or 0
+        stored = self.process_recorder.max_tracking_id(upstream) or 0
+        return max(stored, self._passed.get(upstream, 0))
 
     def receive(self, body: Mapping, pull: Pull) -> None:
         """Apply a wire message from `body["service"]`, pulling any gap before it first."""
@@ -84,6 +93,9 @@ class ConsumerApplication(ServiceApplication, ABC):
 
     def _apply(self, upstream: str, body: Mapping, position: int) -> None:
         events = [e for e in body["events"] if e["notification_id"] > position]
+        if not any(self.wants(upstream, e) for e in events):
+            self._passed[upstream] = body["last"]
+            return
         try:
             self.process(upstream, events, Tracking(upstream, body["last"]))
         except Exception:

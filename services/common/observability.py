@@ -430,7 +430,7 @@ class Observability(DependencyProvider):
                 dependency.relay.backlog(),
             )
         for upstream in sorted(self._queues()):
-            position = app.process_recorder.max_tracking_id(upstream) or 0
+            position = app.position(upstream)  # passed-over messages included (consumer.py)
             head = max(self._seen_heads.get(upstream, 0), position)
             yield (
                 "zhaoshang_consumer_position",

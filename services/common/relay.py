@@ -10,32 +10,71 @@ from __future__ import annotations
 
 import logging
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
+from eventsourcing.utils import get_topic
 from kombu import Connection, Producer
 
+from services.common.logread import WireReader
 from services.common.queues import events_exchange
 from services.common.store import ServiceApplication
-from services.common.wire import encode, message, wire_event
+from services.common.wire import encode, message
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
+HELD_BACK = 10_000  # ids of nothing public after which the position is saved unpublished
+# Per service: its reader (remembering topics) and the public topics, found when it first
+# reads (its domain module is imported by then).
+_readers: dict[str, WireReader] = {}
+_public_topics: dict[str, list[str]] = {}
+
+
+def public_topics() -> list[str]:
+    """The topics of every domain event class that names a `wire_type` (wire.py)."""
+    topics, stack = set(), [Aggregate]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        for member in vars(cls).values():
+            if isinstance(member, type) and getattr(member, "wire_type", None):
+                topics.add(get_topic(member))
+    return sorted(topics)
 
 
 def read_message(
     app: ServiceApplication, service: str, start: int, stop: int | None = None, limit: int = 1000
 ) -> dict | None:
-    """A wire message for notifications `start..stop` (at most `limit` of them).
+    """A wire message for notifications `start..stop` (at most `limit` public events).
 
-    With `stop` given, the message claims the whole range when it read fewer than `limit`
-    notifications: ids the database skipped (rolled-back sequence values) are covered too.
+    Only rows of public events are read (receipts, ledgers and checkpoints stay in the
+    database); the message claims every id up to the log's head as it was before reading, or
+    up to `stop`, unless `limit` cut it short. Ids below the head are all committed (the
+    recorders serialize inserts), so nothing claimed can appear later; ids the database
+    skipped (rolled-back sequence values) are covered too.
     """
-    notifications = app.process_recorder.select_notifications(start=start, limit=limit, stop=stop)
-    if not notifications:
+    head = app.process_recorder.max_notification_id() or 0
+    end = head if stop is None else min(stop, head)
+    if end < start:
         return None if stop is None else message(service, start, stop, [])
-    last = stop if stop is not None and len(notifications) < limit else notifications[-1].id
-    events = (wire_event(service, n.id, app.mapper.to_domain_event(n)) for n in notifications)
+    notifications = app.process_recorder.select_notifications(
+        start=start, limit=limit, stop=end, topics=_topics(service)
+    )
+    full = len(notifications) == limit
+    last = notifications[-1].id if full else (end if stop is None else stop)
+    # Straight from the stored JSON to the wire form (logread.py, held to `wire_event`'s
+    # output by a test).
+    reader = _readers.get(service) or _readers.setdefault(service, WireReader(service))
+    events = (
+        reader.event(n.id, n.originator_version, n.topic, n.state) for n in notifications
+    )
     return message(service, start, last, (e for e in events if e is not None))
+
+
+def _topics(service: str) -> list[str]:
+    if service not in _public_topics:
+        _public_topics[service] = public_topics()
+    return _public_topics[service]
 
 
 class OutboxRelay:
@@ -48,22 +87,38 @@ class OutboxRelay:
         self.batch_size = batch_size
         self._connection: Connection | None = None
         self._producer: Producer | None = None
+        self._passed = 0  # read up to here: nothing public since the saved position
 
     def position(self) -> int:
         return self.app.process_recorder.max_tracking_id(OUTBOX) or 0
 
     def backlog(self) -> int:
-        return (self.app.process_recorder.max_notification_id() or 0) - self.position()
+        done = max(self.position(), self._passed)  # a range held back is not waiting
+        return max((self.app.process_recorder.max_notification_id() or 0) - done, 0)
 
     def pump(self) -> int:
-        """Publish the next batch; return how many notification ids it covered (0: none new)."""
+        """Publish the next batch; return how many notification ids it covered (0: none new).
+
+        A range holding nothing public (scoring's ledger entries, receipts alone) is not
+        published: the next message claims it too, from the saved position on, so consumers
+        see no gap. The position is saved past such a range only when it grows long, bounding
+        what a restarted relay reads again.
+        """
         position = self.position()
-        body = read_message(self.app, self.service, position + 1, limit=self.batch_size)
+        start = max(position, self._passed) + 1
+        body = read_message(self.app, self.service, start, limit=self.batch_size)
         if body is None:
             return 0
+        if not body["events"]:
+            self._passed = body["last"]
+            if self._passed - position >= HELD_BACK:
+                self.app.process_recorder.insert_tracking(Tracking(OUTBOX, self._passed))
+            return body["last"] - start + 1
+        body["first"] = position + 1
         self._publish(body)
         self.app.process_recorder.insert_tracking(Tracking(OUTBOX, body["last"]))
-        return body["last"] - position
+        self._passed = body["last"]
+        return body["last"] - start + 1
 
     def _publish(self, body: dict) -> None:
         try:

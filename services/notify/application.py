@@ -130,6 +130,14 @@ class NotifyApplication(ConsumerApplication):
 
     # Consuming upstream events -----------------------------------------------------------
 
+    def wants(self, upstream: str, wire: Mapping) -> bool:
+        """Published rankings, and tasks and matters done (for the reminders)."""
+        if upstream == "tracking":
+            return wire["type"] == "task.completed" or (
+                wire["type"] == "matter.progress_reported" and wire["payload"]["status"] == "done"
+            )
+        return wire["type"] == "ranking.published"
+
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         if upstream == "tracking":
             self._record_progress(events, tracking)

@@ -240,6 +240,9 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
 
     # Following tracking (the 开工 list) -------------------------------------------------------
 
+    def wants(self, upstream: str, wire: Mapping) -> bool:
+        return wire["type"] in FOLLOWED
+
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         for _ in range(SAVE_ATTEMPTS):
             if self.position(upstream) >= tracking.notification_id:

@@ -8,16 +8,23 @@ import json
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from bench.rebuild import ingest
 from services.common.chain import seal, unseal
+from services.common.contracts import validate_report
 from services.common.logread import WireReader
 from services.common.reference import reference
 from services.common.store import store_env as service_store_env
 from services.common.wire import wire_event
 from services.demo import generate_demo
 from services.registry.application import RegistryApplication
-from services.scoring.application import load_policy_file, read_log
+from services.scoring.application import (
+    DEFAULT_POLICY_FILE,
+    ScoringApplication,
+    load_policy_file,
+    read_log,
+)
 from services.scoring.domain import Facts, ranking_hash
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, rank
 from services.tracking.application import TrackingApplication
@@ -42,6 +49,34 @@ def test_rows_read_straight_give_the_wire_events_the_library_gives(stores):
             assert fast == wire_event(service, n.id, app.mapper.to_domain_event(n)), n.topic
             compared += fast is not None
     assert compared > 1000
+
+
+def test_scorings_public_events_read_straight_are_the_ones_the_library_gives(stores, sqlite_env):
+    """The relay reads scoring's log this way too: its policies and published rankings (nested
+    documents full of decimals) must reach notify exactly as `wire_event` makes them."""
+    scoring = ScoringApplication(service_store_env("scoring", sqlite_env))
+    for service in UPSTREAMS:
+        scoring.catch_up(service, stores[service].read_wire)
+    policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
+    policy["version"] = "2020.2"
+    adopted = {
+        "event_id": "0c8f4a8e-5b0e-4c39-9a4e-0f6f1d2c3b4a",
+        "type": "policy.adopted",
+        "source": "office",
+        "occurred_on": "2020-06-20",
+        "schema_version": 1,
+        "payload": {"version": "2020.2", "effective_from": "2020Q3", "policy": policy},
+    }
+    assert scoring.ingest([validate_report(adopted)])[0]["status"] == "accepted"
+    scoring.publish_ranking("2020Q3")
+
+    reader, kinds = WireReader("scoring"), []
+    for n in scoring.process_recorder.select_notifications(1, 100_000):
+        fast = reader.event(n.id, n.originator_version, n.topic, n.state)
+        assert fast == wire_event("scoring", n.id, scoring.mapper.to_domain_event(n)), n.topic
+        kinds += [] if fast is None else [fast["type"]]
+    assert kinds == ["policy.adopted", "ranking.published"]
+    scoring.close()
 
 
 def test_a_ranking_from_rows_read_straight_is_the_one_from_read_wire(stores):
