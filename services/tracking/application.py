@@ -7,11 +7,12 @@ leaders' units); one its sender may not send is recorded as a refusal and change
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import yaml
 
@@ -86,6 +87,13 @@ class TrackingApplication(ReportApplication):
             "task.completed": self._unit_record,
             "matter.progress_reported": self._unit_record,
         }
+
+    def then_touched(self, reports: Sequence[Report], batch: Batch) -> Iterable[UUID]:
+        for report in reports:
+            if checked := report.payload.get("milestone_event_id"):
+                receipt = batch.touched.get(ids.receipt_id(checked))
+                if receipt is not None and receipt.project_code:
+                    yield ids.milestones_id(receipt.project_code)
 
     def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
         allowed = self.jurisdictions.of(report.source)
