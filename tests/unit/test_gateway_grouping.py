@@ -51,7 +51,7 @@ def call_in_thread(
 
 def wait_for_waiting(group: GroupCommit, owner: str, count: int) -> None:
     deadline = time.monotonic() + 5
-    while len(group._waiting.get(owner, ())) < count:
+    while len(group._waiting[owner]) < count:
         assert time.monotonic() < deadline, "callers did not queue"
         time.sleep(0.001)
 
@@ -59,7 +59,7 @@ def wait_for_waiting(group: GroupCommit, owner: str, count: int) -> None:
 def test_an_idle_service_gets_each_call_at_once_and_alone():
     service = SlowService()
     service.release.set()
-    group = GroupCommit(service)
+    group = GroupCommit(service, in_flight=1)
 
     assert group.forward("registry", reports("a")) == [{"event_id": "a", "status": "accepted"}]
     assert group.forward("registry", reports("b", "c"))[1]["event_id"] == "c"
@@ -68,7 +68,7 @@ def test_an_idle_service_gets_each_call_at_once_and_alone():
 
 def test_callers_waiting_behind_a_busy_service_go_together_in_arrival_order():
     service = SlowService()
-    group = GroupCommit(service)
+    group = GroupCommit(service, in_flight=1)
     answers: dict = {}
     first = call_in_thread(group, "tracking", reports("a"), answers)
     assert service.first_arrived.wait(5)
@@ -88,12 +88,12 @@ def test_callers_waiting_behind_a_busy_service_go_together_in_arrival_order():
     assert [o["event_id"] for o in answers["c"]] == ["c", "d"]
     assert [o["event_id"] for o in answers["b"]] == ["b"]
     assert [o["event_id"] for o in answers["e"]] == ["e"]
-    assert group._waiting == {}
+    assert not any(group._waiting.values())
 
 
 def test_a_group_never_exceeds_the_largest_call_a_service_takes():
     service = SlowService()
-    group = GroupCommit(service, max_reports=3)
+    group = GroupCommit(service, max_reports=3, in_flight=1)
     answers: dict = {}
     first = call_in_thread(group, "registry", reports("a"), answers)
     assert service.first_arrived.wait(5)
@@ -111,7 +111,7 @@ def test_a_group_never_exceeds_the_largest_call_a_service_takes():
 
 def test_a_failed_group_call_fails_each_of_its_callers_and_no_one_else():
     service = SlowService(fail_call=2)
-    group = GroupCommit(service)
+    group = GroupCommit(service, in_flight=1)
     answers: dict = {}
     first = call_in_thread(group, "registry", reports("a"), answers)
     assert service.first_arrived.wait(5)
@@ -147,3 +147,17 @@ def test_many_concurrent_callers_each_get_exactly_their_own_outcomes(callers):
         assert [o["event_id"] for o in answers[f"{n}-0"]] == [f"{n}-0", f"{n}-1"]
     forwarded = sorted(i for _, ids in service.calls for i in ids)
     assert forwarded == sorted(f"{n}-{k}" for n in range(callers) for k in (0, 1))
+
+
+def test_a_second_call_crosses_while_the_service_works_on_the_first():
+    service = SlowService()
+    group = GroupCommit(service, in_flight=2)
+    answers: dict = {}
+    first = call_in_thread(group, "tracking", reports("a"), answers)
+    assert service.first_arrived.wait(5)
+
+    assert group.forward("tracking", reports("b")) == [{"event_id": "b", "status": "accepted"}]
+    assert "a" not in answers  # still held
+    service.release.set()
+    first.join(5)
+    assert answers["a"] == [{"event_id": "a", "status": "accepted"}]
