@@ -86,17 +86,26 @@ class AggregateIndex:
 
     def current(self) -> list[Any]:
         with self._lock:
-            changed: set[UUID] = set()
-            while notifications := self.app.recorder.select_notifications(
-                self.position + 1, PAGE, topics=self.topics
-            ):
-                changed.update(n.originator_id for n in notifications)
-                self.position = notifications[-1].id
-            if changed:
-                batch = Batch(self.app)
-                batch.preload(changed)
-                self.members.update({i: batch.get(i) for i in changed})
+            self._refresh()
             return list(self.members.values())
+
+    def get(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """The members with these ids, as stored now (absent ones left out)."""
+        with self._lock:
+            self._refresh()
+            return {i: self.members[i] for i in aggregate_ids if i in self.members}
+
+    def _refresh(self) -> None:
+        changed: set[UUID] = set()
+        while notifications := self.app.recorder.select_notifications(
+            self.position + 1, PAGE, topics=self.topics
+        ):
+            changed.update(n.originator_id for n in notifications)
+            self.position = notifications[-1].id
+        if changed:
+            batch = Batch(self.app)
+            batch.preload(changed)
+            self.members.update({i: batch.get(i) for i in changed})
 
 
 class RegistryApplication(ReportApplication, ConsumerApplication):
@@ -269,18 +278,14 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
         return None if project is None else project.state()
 
     def project_states(self, project_codes: Iterable[str]) -> dict[str, dict]:
-        batch = Batch(self)
-        codes = set(project_codes)
-        batch.preload(ids.project_id(code) for code in codes)
-        projects = (batch.get(ids.project_id(code)) for code in codes)
-        return {p.code: p.state() for p in projects if p is not None}
+        """What tracking checks a run of reports against (from the index: each project is
+        loaded once per change, not once per look-up)."""
+        found = self.projects.get(ids.project_id(code) for code in set(project_codes))
+        return {p.code: p.state() for p in found.values()}
 
     def leader_states(self, leader_ids: Iterable[str]) -> dict[str, dict]:
-        batch = Batch(self)
-        wanted = set(leader_ids)
-        batch.preload(ids.leader_id(key) for key in wanted)
-        leaders = (batch.get(ids.leader_id(key)) for key in wanted)
-        return {x.leader_id: _leader_state(x) for x in leaders if x is not None}
+        found = self.leaders.get(ids.leader_id(key) for key in set(leader_ids))
+        return {x.leader_id: _leader_state(x) for x in found.values()}
 
     def history(self, project_code: str) -> list[dict]:
         return self.wire_history(ids.project_id(project_code))
