@@ -21,6 +21,7 @@ from services.common.store import ServiceApplication
 log = logging.getLogger(__name__)
 
 RELAY_IDLE_SECONDS = 1.0
+RELAY_STOP_SECONDS = 10.0  # at most this long for a publish under way at shutdown
 
 
 class EventSourcedApplication(DependencyProvider):
@@ -45,6 +46,7 @@ class EventSourcedApplication(DependencyProvider):
         self.sealer: CheckpointSealer | None = None
         self._wake = threading.Event()
         self._stopping = False
+        self._relay_thread: Any = None
 
     def setup(self) -> None:
         if self.consumes:  # dead letters need somewhere to go before the first one happens
@@ -59,14 +61,14 @@ class EventSourcedApplication(DependencyProvider):
 
     def start(self) -> None:
         if self.relay is not None:
-            self.container.spawn_managed_thread(self._run_relay)
+            self._relay_thread = self.container.spawn_managed_thread(self._run_relay)
 
     def _run_relay(self) -> None:
         assert self.relay is not None
         while not self._stopping:
             self._wake.clear()
             try:
-                while self.relay.pump():
+                while not self._stopping and self.relay.pump():
                     pass
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.relay_as)
@@ -81,10 +83,15 @@ class EventSourcedApplication(DependencyProvider):
             log.exception("sealing a checkpoint of %s failed; retrying", self.relay_as)
 
     def stop(self) -> None:
+        """After the workers finished (nameko stops dependencies last): let the relay finish
+        the batch it is publishing, then close its connection and the store."""
         self._stopping = True
         self._wake.set()
+        if self._relay_thread is not None:
+            with eventlet.Timeout(RELAY_STOP_SECONDS, False):  # False: just stop waiting
+                self._relay_thread.wait()
         if self.relay is not None:
-            self.relay.close()
+            self.relay.stop()
         if self.app is not None:
             self.app.close()
 
