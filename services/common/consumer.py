@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -25,8 +26,16 @@ PAGE = 1000  # what one pull returns at most (the upstreams' read_wire limit)
 
 
 class ConsumerApplication(ServiceApplication, ABC):
+    # The upstreams whose positions a consumer's in-memory state reflects, for consumers that
+    # keep some (scoring's facts): before that state is used, the stored positions are compared
+    # with the ones it reflects, and a difference (another replica applied something: a
+    # standby, or a replica answering queries) rebuilds it from the store first.
+    upstreams: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+        # Read before the subclass loads its state: a write in between only costs a rebuild.
+        self._reflected = self._stored_positions()
         # One message at a time: positions and in-memory state move together.
         self._receiving = threading.RLock()
         # Set when a save failed: it may have committed before the connection broke, so the
@@ -46,9 +55,14 @@ class ConsumerApplication(ServiceApplication, ABC):
 
     def fresh(self) -> None:
         """Call with `_receiving` held, before using in-memory state."""
-        if self.stale:
+        stored = self._stored_positions()
+        if self.stale or stored != self._reflected:
             self.refresh()
             self.stale = False
+            self._reflected = stored
+
+    def _stored_positions(self) -> dict[str, int]:
+        return {u: self.process_recorder.max_tracking_id(u) or 0 for u in self.upstreams}
 
     def position(self, upstream: str) -> int:
         stored = self.process_recorder.max_tracking_id(upstream) or 0
@@ -101,6 +115,8 @@ class ConsumerApplication(ServiceApplication, ABC):
         except Exception:
             self.stale = True
             raise
+        if upstream in self._reflected:
+            self._reflected[upstream] = body["last"]
 
     @abstractmethod
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:

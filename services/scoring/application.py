@@ -81,6 +81,7 @@ def read_log(read: Read, stop: int | None = None) -> Iterator[Mapping]:
 class ScoringApplication(ReportApplication, ConsumerApplication):
     name = "scoring"
     service = "scoring"
+    upstreams = UPSTREAMS  # the facts are rebuilt when another replica applied more
 
     def __init__(
         self,
