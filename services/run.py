@@ -56,12 +56,20 @@ class Supervisor:
         self.logs = var_dir(env) / "log"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
+        self.envs: dict[str, dict[str, str]] = {}  # a process's own settings, if any
         self.api_keys: dict[str, str] = {}  # source -> development key, when issued here
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        """Start `name` (again); `env`, once given, is its environment from then on."""
+        if env is not None:
+            self.envs[name] = env
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            argv,
+            cwd=ROOT,
+            env=self.envs.get(name, self.env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def start_all(self) -> None:

@@ -32,6 +32,20 @@ class FaultySystem:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
+    def terminate(self, name: str, grace: float = 60.0) -> int:
+        """SIGTERM, as Kubernetes stops a pod: the process finishes what it holds and exits by
+        itself; its exit code."""
+        process = self.process(name)
+        process.send_signal(signal.SIGTERM)
+        return process.wait(grace)
+
+    def add_replica(self, name: str, **settings: str) -> str:
+        """A second process running `name`'s command, as a second replica of its Deployment,
+        with `settings` over the system's environment."""
+        replica = f"{name}-2"
+        self.supervisor.start(replica, list(self.process(name).args), {**self.env, **settings})
+        return replica
+
     def restart(self, name: str) -> None:
         """Start `name` again with the command line it had (its log is appended to)."""
         old = self.process(name)

@@ -86,20 +86,24 @@ class Gateway:
 class Load:
     """The senders of one load, and how far they got."""
 
-    def __init__(self, system: FaultySystem, reports: list[dict]) -> None:
+    def __init__(
+        self, system: FaultySystem, reports: list[dict], targets: Sequence[str] = ()
+    ) -> None:
+        """`targets`: the gateways the senders are spread over (default: the system's one)."""
         self.reports = reports
         self.answered = Answered()
         self.started = time.monotonic()
+        targets = targets or [system.target]
         self.senders = [
             Sender(
-                system.target,
+                targets[n % len(targets)],
                 streams,
                 keys=system.keys,
                 answered=self.answered,
                 batch=BATCH,
                 give_up_at=self.started + GIVE_UP_SECONDS,
             )
-            for streams in sender_streams(reports, SENDERS)
+            for n, streams in enumerate(sender_streams(reports, SENDERS))
         ]
 
     def start(self) -> None:
@@ -150,10 +154,12 @@ class Run:
 Fault = Callable[[FaultySystem, Load], None]
 
 
-def run_under_fault(system: FaultySystem, reports: list[dict], fault: Fault) -> Run:
-    """Send `reports` from SENDERS concurrent prefecture senders and the office's while
-    `fault` runs; wait for every sender to finish."""
-    load = Load(system, reports)
+def run_under_fault(
+    system: FaultySystem, reports: list[dict], fault: Fault, targets: Sequence[str] = ()
+) -> Run:
+    """Send `reports` from SENDERS concurrent prefecture senders and the office's (over
+    `targets`, the gateways) while `fault` runs; wait for every sender to finish."""
+    load = Load(system, reports, targets)
     load.start()
     with Gateway(system) as gateway:
         gateway.publish_ranking(EARLIER_QUARTER)

@@ -136,3 +136,54 @@ def test_catching_up_with_a_slow_upstream_does_not_hold_up_live_messages(tmp_pat
 
     assert scoring.position("registry") == 4
     assert sorted(scoring.facts.projects) == ["LIVE", "PULLED"]
+
+
+@pytest.mark.postgres
+def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_stops(
+    postgres_env, amqp_uri
+):
+    """Two replicas of registry share a PostgreSQL schema: one relay holds the lease and
+    publishes each event once; when its replica stops, the other's publishes what follows."""
+    first = RegistryApplication(store_env("registry", postgres_env))
+    second = RegistryApplication(store_env("registry", postgres_env))
+    with Connection(amqp_uri) as connection:
+        queue = Queue("test.registry", exchange=events_exchange, routing_key="registry")
+        queue(connection.channel()).declare()
+        relays = [OutboxRelay(app, "registry", amqp_uri) for app in (first, second)]
+
+        first.ingest([validate_report(proposal("A"))])
+        assert relays[0].pump() == 2
+        assert relays[1].pump() == 0  # the first holds the lease
+        relays[0].stop()  # its replica shuts down
+        second.ingest([validate_report(proposal("B"))])
+        assert relays[1].pump() == 2
+        relays[1].stop()
+
+        bodies = []
+        while (message := queue(connection.channel()).get(no_ack=True)) is not None:
+            bodies.append(json.loads(message.body))
+    assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4)]
+    assert [e["payload"]["project_code"] for b in bodies for e in b["events"]] == ["A", "B"]
+    first.close()
+    second.close()
+
+
+def test_a_scoring_replica_answers_with_what_another_replica_applied(tmp_path):
+    """Two replicas share scoring's store: the active one consumes, the standby answers a
+    ranking query (both serve RPC) and takes over later; neither may count from stale facts."""
+    env = {"ZHAOSHANG_VAR": str(tmp_path)}
+    registry = RegistryApplication(store_env("registry", env))
+    active = ScoringApplication(store_env("scoring", env))
+    standby = ScoringApplication(store_env("scoring", env))
+    registry.ingest([validate_report(proposal("FIRST", "420111"))])
+    active.receive(registry.read_wire(1), registry.read_wire)
+
+    assert standby.ranking("2020Q3")["as_of"]["registry"] == 2
+    assert "FIRST" in standby.facts.projects  # what the ranking was counted from
+
+    registry.ingest([validate_report(proposal("SECOND", "420602"))])
+    standby.receive(registry.read_wire(3), registry.read_wire)  # the active one died
+    assert sorted(standby.facts.projects) == ["FIRST", "SECOND"]
+    assert standby.ranking("2020Q3") == ScoringApplication(store_env("scoring", env)).ranking(
+        "2020Q3"
+    )
