@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import eventlet
+from eventsourcing.persistence import IntegrityError
 from kombu import Connection, Queue
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
@@ -122,8 +123,12 @@ def pull_from(upstream: Any) -> Pull:
 
 def catch_up(app: ConsumerApplication, upstream: str, pull: Pull) -> None:
     """Pull what `upstream` has beyond our position; an upstream not running yet, or slow to
-    answer, is no error: the next round catches up."""
+    answer, is no error: the next round catches up. Nor is another replica recording the
+    same range first (a standby's timer racing the active consumer): the state is rebuilt
+    from the store before its next use."""
     try:
         app.catch_up(upstream, pull)
     except (UnknownService, TimeoutError) as error:
         log.info("could not catch up with %s yet (%r); trying again later", upstream, error)
+    except IntegrityError:
+        log.info("another replica applied %s's events first; rebuilding from the store", upstream)

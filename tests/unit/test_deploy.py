@@ -25,7 +25,6 @@ DEPLOY = ROOT / "deploy"
 OVERLAYS = ("dev", "prod")
 SERVICES = ("registry", "tracking", "scoring", "notify", "gateway")
 AUTOSCALED = {"gateway", "registry", "tracking"}
-SINGLE_CONSUMERS = {"scoring", "notify"}
 CONSUMED = [
     ("scoring", "registry"),
     ("scoring", "tracking"),
@@ -124,10 +123,12 @@ def test_production_runs_replicated_engines_and_scales_the_stateless_services():
     assert all(any(f"SCHEMA IF NOT EXISTS {s} " in sql for sql in schemas) for s in SERVICES[:4])
     assert set(objects("prod", "HorizontalPodAutoscaler")) == AUTOSCALED
     assert set(objects("prod", "PodDisruptionBudget")) == {*SERVICES, "rabbitmq"}
-    for name in SINGLE_CONSUMERS:
-        deployment = objects("prod", "Deployment")[name]
-        assert deployment["spec"]["replicas"] == 1
-        assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    # scoring: an active consumer and a hot standby, replaced one at a time; notify: one
+    # replica (its timers send mail: a second would race them), replaced whole.
+    scoring, notify = (objects("prod", "Deployment")[name] for name in ("scoring", "notify"))
+    assert scoring["spec"]["replicas"] == 2
+    assert scoring["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert (notify["spec"]["replicas"], notify["spec"]["strategy"]["type"]) == (1, "Recreate")
 
 
 def test_the_gateway_alone_accepts_connections_and_everyone_reaches_only_the_engines():
