@@ -3,7 +3,9 @@
 - `ingest_batched_events_per_s`: a load of many projects (services/loadgen.py) sent by a few
   concurrent senders in batches of 500, from the first call until scoring has applied every
   stored event (its positions in registry's and tracking's logs, read from its store).
-- `ingest_single_events_per_s`: another load, one event per call, from several senders.
+- `ingest_single_events_per_s`: another load, one event per call, from many senders: the
+  市州's systems (each sending the reports about its own projects and leaders, in order) and
+  the office's, as a province of county and department systems would.
 - `ingest_to_ranking_p99_ms`: for each of those single events, from its "accepted" to the moment
   scoring's position in the owner's log reached the event's notification id (the facts the
   ranking is computed from are updated in the same step). Positions are sampled straight from
@@ -43,10 +45,10 @@ from services.loadgen import Answered, Sender, generate_load, sender_streams
 from services.run import Supervisor, wait_for_gateway
 
 BATCHED_REPORTS = int(os.environ.get("BENCH_BATCHED_REPORTS", "50000"))
-SINGLE_REPORTS = int(os.environ.get("BENCH_SINGLE_REPORTS", "3000"))
+SINGLE_REPORTS = int(os.environ.get("BENCH_SINGLE_REPORTS", "10000"))
 BATCH = 500
 BATCH_SENDERS = 4
-SINGLE_SENDERS = 8
+SINGLE_SENDERS = 64  # 市州 systems sending one report per call, by project or leader
 SAMPLE_SECONDS = 0.005
 UPSTREAMS = ("registry", "tracking")
 
@@ -213,12 +215,16 @@ def wait_until_applied(dbname: str, timeout: float = 600.0) -> float:
 # The measurements --------------------------------------------------------------------------
 
 
-def send(system: BenchSystem, reports: list[dict], senders: int, batch: int) -> list[Sender]:
+def send(
+    system: BenchSystem, reports: list[dict], senders: int, batch: int, by_subject: bool = False
+) -> list[Sender]:
     answered = Answered()
     keys = system.supervisor.api_keys
     threads = [
         Sender(system.target, streams, keys=keys, answered=answered, batch=batch, timeout=120)
-        for streams in sender_streams(reports, senders)
+        for streams in sender_streams(
+            reports, senders, office=senders // 3 if by_subject else 2, by_subject=by_subject
+        )
     ]
     for thread in threads:
         thread.start()
@@ -256,7 +262,7 @@ def measure_single(system: BenchSystem) -> dict:
     sampler = PositionSampler(system.dbname)
     sampler.start()
     started = time.monotonic()
-    threads = send(system, reports, SINGLE_SENDERS, 1)
+    threads = send(system, reports, SINGLE_SENDERS, 1, by_subject=True)
     answered = max(t.log.calls[-1][1] for t in threads)
     wait_until_applied(system.dbname)
     time.sleep(0.1)
@@ -330,7 +336,9 @@ def run() -> list[dict]:
             "ratio": round(single["rate"] / baseline, 4),
             "call_ms": _rounded(single["call_ms"]),
             "detail": f"{single['events']} reports, one per gRPC call, from {SINGLE_SENDERS} "
-            f"concurrent senders, until the last was answered; {where}; baseline: {base}",
+            f"concurrent senders of the 市州 (each sending the reports about its own projects "
+            f"and leaders in order) and {SINGLE_SENDERS // 3} of the office's checks, until "
+            f"the last was answered; {where}; baseline: {base}",
         },
         {
             "name": "ingest_to_ranking_p99_ms",

@@ -15,7 +15,7 @@ class Config:
     address: str = "127.0.0.1:50051"  # host:port the gRPC server binds
     max_batch: int = 1000  # events per Publish call or AMQP message
     rpc_timeout: float = 30.0  # seconds to wait for a service's answer
-    workers: int = 16  # gRPC worker threads, each with its own RPC connection
+    workers: int = 64  # gRPC worker threads: calls waiting to be grouped (grouping.py)
     grace: float = 10.0  # seconds in-flight calls get to finish on shutdown
     # Per-source API keys (services/gateway/auth.py). None: no authentication, each report's
     # `source` is taken as stated — only for a gateway built in-process around fakes;

@@ -362,3 +362,29 @@ def test_the_oracle_adds_the_fortune_500_bonus_and_takes_off_retractions_and_lat
         "overdue_task": -1,
     }
     assert set(units["429021"].adjustments.values()) == {0}
+
+
+def test_a_load_split_by_subject_keeps_each_project_and_leader_in_one_stream_in_order():
+    """The single-event benchmark's senders: many per 市州, each project's and leader's reports
+    in one sender's stream, in publication order, every report sent exactly once."""
+    from services.loadgen import generate_load, sender_streams
+
+    load = generate_load(3000, seed=3)
+    senders = sender_streams(load, 24, office=8, by_subject=True)
+
+    sent = [r["event_id"] for streams in senders for s in streams.values() for r in s]
+    assert sorted(sent) == sorted(r["event_id"] for r in load)
+    position = {r["event_id"]: i for i, r in enumerate(load)}
+    where: dict[str, int] = {}
+    for n, streams in enumerate(senders):
+        for stream in streams.values():
+            assert [position[r["event_id"]] for r in stream] == sorted(
+                position[r["event_id"]] for r in stream
+            )
+            for report in stream:
+                subject = report["payload"].get("project_code") or report["payload"].get(
+                    "leader_id"
+                )
+                if subject and report["source"] != "office":
+                    assert where.setdefault(subject, n) == n, subject
+    assert len(senders) == 32 and len(set(where.values())) == 24
