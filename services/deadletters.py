@@ -19,6 +19,7 @@ from kombu import Connection, Queue
 from services.common.queues import DEAD_SUFFIX, replay_dead_letters
 
 QUEUES = (
+    "registry.tracking",
     "scoring.registry",
     "scoring.tracking",
     "notify.scoring",

@@ -66,3 +66,18 @@ def test_a_message_failing_every_time_is_dead_lettered_then_replayed(amqp_uri):
     with Connection(amqp_uri) as connection:
         again = receive(connection, queue, fail=False)
     assert [json.loads(b)["first"] for b in again] == [1]
+
+
+def test_the_command_knows_every_queue_a_service_consumes():
+    from services.deadletters import QUEUES
+    from services.gateway.amqp_ingest import INGEST_QUEUE
+    from services.notify.service import NotifyService
+    from services.registry.service import RegistryService
+    from services.scoring.service import ScoringService
+
+    consumed = {
+        queue.name
+        for service in (RegistryService, ScoringService, NotifyService)
+        for queue in service.app.consumes
+    }
+    assert set(QUEUES) == consumed | {INGEST_QUEUE}
