@@ -12,10 +12,16 @@ from eventsourcing.persistence import IntegrityError
 from kombu import Connection, Queue
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer
 
 from services.common.audit import CheckpointSealer
 from services.common.consumer import ConsumerApplication, Pull
-from services.common.queues import consumer_queue, declare_dead_letter_queue
+from services.common.queues import (
+    DEAD_SUFFIX,
+    DELIVERY_LIMIT,
+    consumer_queue,
+    declare_dead_letter_queue,
+)
 from services.common.relay import OutboxRelay
 from services.common.store import ServiceApplication
 
@@ -100,6 +106,53 @@ class EventSourcedApplication(DependencyProvider):
         assert self.app is not None
         return self.app
 
+
+class UpstreamConsumer(Consumer):
+    """nameko's queue consumer (a failed message is requeued), except on the last try the
+    queue's delivery limit allows: then the message goes to its dead-letter queue from here,
+    with the error that failed it (`x-error`, `x-failed-by`), and is acknowledged. (RabbitMQ
+    would dead-letter it on the next delivery anyway, but without saying why.)"""
+
+    def handle_message_processed(self, message, result=None, exc_info=None) -> None:
+        last_try = tries_of(message) > DELIVERY_LIMIT
+        if exc_info is not None and last_try and self._dead_letter(message, exc_info):
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message_processed(message, result, exc_info)
+
+    def _dead_letter(self, message, exc_info) -> bool:
+        kind, error, _ = exc_info
+        headers = {
+            **{k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"},
+            "x-error": f"{kind.__name__}: {error}"[:1000],
+            "x-failed-by": f"{self.container.service_name}.{self.method_name}",
+            "x-tries": tries_of(message),
+        }
+        confirmed = {"confirm_publish": True}
+        try:
+            with Connection(self.container.config["AMQP_URI"], transport_options=confirmed) as c:
+                c.Producer().publish(
+                    message.body,
+                    exchange="",
+                    routing_key=self.queue.name + DEAD_SUFFIX,
+                    headers=headers,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    delivery_mode=2,
+                )
+        except Exception:
+            log.exception("could not dead-letter a message of %s; requeued", self.queue.name)
+            return False
+        log.error("dead-lettered a message of %s after %d tries: %s", self.queue.name,
+                  tries_of(message), headers["x-error"])
+        return True
+
+
+def tries_of(message) -> int:
+    return (message.headers or {}).get("x-delivery-count", 0) + 1
+
+
+consume = UpstreamConsumer.decorator
 
 CATCH_UP_SECONDS = 10
 PULL_TIMEOUT_SECONDS = 30

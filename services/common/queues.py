@@ -18,6 +18,9 @@ from services.common.wire import EVENTS_EXCHANGE
 
 DELIVERY_LIMIT = int(os.environ.get("ZHAOSHANG_DELIVERY_LIMIT", "5"))
 DEAD_SUFFIX = ".dead"
+# What a dead letter carries about its death (RabbitMQ's, and the consumer's: nameko_support),
+# dropped when it is replayed.
+DEATH_HEADERS = frozenset({"x-death", "x-error", "x-failed-by", "x-tries"})
 events_exchange = Exchange(EVENTS_EXCHANGE, type="topic", durable=True)
 dead_letter_exchange = Exchange("zhaoshang.dead", type="direct", durable=True)
 
@@ -63,7 +66,7 @@ def replay_dead_letters(amqp_uri: str, queue_name: str) -> int:
         dead = Queue(queue_name + DEAD_SUFFIX, no_declare=True)(channel)
         producer = connection.Producer(channel)
         while (message := dead.get(no_ack=False)) is not None:
-            headers = {k: v for k, v in (message.headers or {}).items() if k != "x-death"}
+            headers = {k: v for k, v in (message.headers or {}).items() if k not in DEATH_HEADERS}
             producer.publish(
                 message.body,
                 exchange="",

@@ -3,7 +3,6 @@ deadline reminders, and their delivery by e-mail and webhook."""
 
 from __future__ import annotations
 
-from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -11,6 +10,7 @@ from services.common.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
+    consume,
     pull_from,
     upstream_queue,
 )

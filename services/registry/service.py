@@ -6,7 +6,6 @@ tracking, so they include every start accepted before them.
 
 from __future__ import annotations
 
-from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -16,6 +15,7 @@ from services.common.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
+    consume,
     pull_from,
     upstream_queue,
 )

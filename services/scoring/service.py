@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.messaging import consume
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -17,6 +16,7 @@ from services.common.nameko_support import (
     PULL_TIMEOUT_SECONDS,
     EventSourcedApplication,
     catch_up,
+    consume,
     pull_from,
     upstream_queue,
 )

@@ -4,6 +4,9 @@ RabbitMQ, and the operator's replay puts it back once the cause is fixed."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 from kombu import Connection, Producer
 
@@ -15,7 +18,7 @@ from services.common.queues import (
     events_exchange,
     replay_dead_letters,
 )
-from services.deadletters import dead_count
+from services.deadletters import dead_count, show
 
 
 def receive(connection: Connection, queue, fail: bool, quiet: float = 1.0) -> list[str]:
@@ -81,3 +84,42 @@ def test_the_command_knows_every_queue_a_service_consumes():
         for queue in service.app.consumes
     }
     assert set(QUEUES) == consumed | {INGEST_QUEUE}
+
+
+def test_a_service_dead_letters_a_message_it_keeps_failing_on_with_its_error(amqp_uri):
+    """The services' consumer dead-letters on the last try itself, saying what failed it and
+    why; the operator reads that with `deadletters show`, and the replay puts it back."""
+    queue = consumer_queue("failing", "registry")
+    with Connection(amqp_uri) as connection:
+        declare_dead_letter_queue(connection, queue.name)
+        queue(connection.channel()).declare()
+    service = subprocess.Popen(
+        [sys.executable, "-m", "nameko", "run", "--broker", amqp_uri,
+         "tests.integration.failing_service"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = json.dumps({"service": "registry", "first": 7, "last": 9, "events": []})
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+            Producer(connection.channel()).publish(
+                body, exchange=events_exchange, routing_key="registry", delivery_mode=2,
+                content_type="application/json",
+            )
+        deadline = time.monotonic() + 30
+        while dead_count(amqp_uri, queue.name) != 1:
+            assert time.monotonic() < deadline, "not dead-lettered"
+            time.sleep(0.1)
+    finally:
+        service.terminate()
+        service.wait(30)
+
+    (line,) = show(amqp_uri, queue.name)
+    assert "registry 7..9" in line and "failing.on_registry" in line
+    assert f"{DELIVERY_LIMIT + 1} 次" in line and "ValueError: 项目 7 无法处理" in line
+    assert dead_count(amqp_uri, queue.name) == 1  # shown, not taken
+
+    assert replay_dead_letters(amqp_uri, queue.name) == 1
+    with Connection(amqp_uri) as connection:
+        (replayed,) = receive(connection, queue, fail=False)
+    assert replayed == body
