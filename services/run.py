@@ -70,6 +70,9 @@ class Supervisor:
             env=self.envs.get(name, self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C in the terminal reaches the supervisor alone, which
+            # stops each process once (a nameko service stopped twice fails its shutdown).
+            process_group=0,
         )
 
     def start_all(self) -> None:

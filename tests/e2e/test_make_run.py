@@ -1,0 +1,51 @@
+"""`make run`'s supervisor as a terminal uses it: Ctrl-C stops every service once, cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import free_port
+
+pytestmark = [pytest.mark.rabbit, pytest.mark.timeout(180)]
+
+
+def test_ctrl_c_stops_every_service_once_and_cleanly(amqp_uri, tmp_path):
+    var = tmp_path / "var"
+    env = {
+        **os.environ,
+        "AMQP_URI": amqp_uri,
+        "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
+        "ZHAOSHANG_VAR": str(var),
+        "METRICS_PORT": "0",
+    }
+    # A terminal sends Ctrl-C's SIGINT to its whole foreground process group.
+    run = subprocess.Popen(
+        [sys.executable, "-m", "services.run", "--no-demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        process_group=0,
+    )
+    output = []
+    deadline = time.monotonic() + 90
+    while not any("Ctrl-C" in line for line in output):
+        assert run.poll() is None and time.monotonic() < deadline, "".join(output)
+        output.append(run.stdout.readline())
+
+    os.killpg(run.pid, signal.SIGINT)
+    assert run.wait(60) == 0
+
+    logs = {path.stem: path.read_text() for path in Path(var, "log").glob("*.log")}
+    assert set(logs) == {"registry", "tracking", "scoring", "notify", "gateway"}
+    for name, log in logs.items():
+        assert "Traceback" not in log, f"{name}:\n{log[-3000:]}"
+        stops = log.count("stopping services") + log.count("gateway: stopping")
+        assert stops == 1, f"{name} was stopped {stops} times"
