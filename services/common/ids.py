@@ -8,10 +8,12 @@ stored data, not configuration.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 NAMESPACE = uuid.UUID("6f1c5a3e-2b7d-5e4a-9c21-8d0b4e7f3a62")
 
 
+@lru_cache(maxsize=1 << 17)  # a batch names each of its aggregates several times
 def named_id(prefix: str, key: str) -> uuid.UUID:
     """The id of the aggregate named `key` among those of kind `prefix`."""
     return uuid.uuid5(NAMESPACE, f"{prefix}:{key}")
@@ -23,7 +25,8 @@ def project_id(project_code: str) -> uuid.UUID:
 
 def receipt_id(event_id: str | uuid.UUID) -> uuid.UUID:
     """The receipt of one report; a str and a UUID of the same event give the same id."""
-    return named_id("receipt", str(uuid.UUID(str(event_id))))
+    key = str(event_id) if isinstance(event_id, uuid.UUID) else str(uuid.UUID(event_id))
+    return named_id("receipt", key)
 
 
 def leader_id(key: str) -> uuid.UUID:
