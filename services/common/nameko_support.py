@@ -21,6 +21,7 @@ from services.common.queues import (
     DELIVERY_LIMIT,
     consumer_queue,
     declare_dead_letter_queue,
+    send_to_queue,
 )
 from services.common.relay import OutboxRelay
 from services.common.store import ServiceApplication
@@ -131,15 +132,7 @@ class UpstreamConsumer(Consumer):
         confirmed = {"confirm_publish": True}
         try:
             with Connection(self.container.config["AMQP_URI"], transport_options=confirmed) as c:
-                c.Producer().publish(
-                    message.body,
-                    exchange="",
-                    routing_key=self.queue.name + DEAD_SUFFIX,
-                    headers=headers,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    delivery_mode=2,
-                )
+                send_to_queue(c.Producer(), message, self.queue.name + DEAD_SUFFIX, headers)
         except Exception:
             log.exception("could not dead-letter a message of %s; requeued", self.queue.name)
             return False

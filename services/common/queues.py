@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from kombu import Connection, Exchange, Queue
 
@@ -57,6 +58,19 @@ def declare_dead_letter_queue(connection: Connection, queue_name: str) -> None:
     dead_letter_queue(queue_name)(connection.channel()).declare()
 
 
+def send_to_queue(producer: Any, message: Any, queue_name: str, headers: dict) -> None:
+    """A consumed message's body, as it came, onto one queue (durably), with `headers`."""
+    producer.publish(
+        message.body,
+        exchange="",
+        routing_key=queue_name,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=2,
+    )
+
+
 def replay_dead_letters(amqp_uri: str, queue_name: str) -> int:
     """Move every dead letter of `queue_name` (in `<queue>.dead`, however it was declared: the
     gateway's ingest queue has its own) back onto the queue; return how many."""
@@ -67,15 +81,7 @@ def replay_dead_letters(amqp_uri: str, queue_name: str) -> int:
         producer = connection.Producer(channel)
         while (message := dead.get(no_ack=False)) is not None:
             headers = {k: v for k, v in (message.headers or {}).items() if k not in DEATH_HEADERS}
-            producer.publish(
-                message.body,
-                exchange="",
-                routing_key=queue_name,
-                headers=headers,
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-                delivery_mode=2,
-            )
+            send_to_queue(producer, message, queue_name, headers)
             message.ack()
             moved += 1
     return moved
