@@ -1,15 +1,17 @@
 """Loading many aggregates in one query.
 
 A batch of reports touches hundreds of aggregates (its receipts, the projects it is about);
-loading them one `SELECT` at a time costs a round trip each. These read every event of many
-aggregates at once, from whichever recorder the application has.
+loading them one `SELECT` at a time costs a round trip each. These read the events of many
+aggregates at once, from whichever recorder the application has: every event, or only those
+after a version already held (an aggregate kept from an earlier batch is brought up to date
+with what was stored since, not read again from its first event).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from uuid import UUID
 
@@ -22,20 +24,29 @@ def select_events_of(
     recorder: AggregateRecorder, aggregate_ids: Iterable[UUID]
 ) -> dict[UUID, list[StoredEvent]]:
     """Every stored event of each given aggregate, in version order; absent ones are left out."""
-    ids = list(dict.fromkeys(aggregate_ids))
-    if not ids:
+    return select_events_after(recorder, dict.fromkeys(aggregate_ids, 0))
+
+
+def select_events_after(
+    recorder: AggregateRecorder, after: Mapping[UUID, int]
+) -> dict[UUID, list[StoredEvent]]:
+    """The stored events of each aggregate in `after` with a version above the one given
+    (0: every event), in version order; aggregates with none are left out."""
+    if not after:
         return {}
     from eventsourcing.postgres import PostgresAggregateRecorder
     from eventsourcing.sqlite import SQLiteAggregateRecorder
 
     if isinstance(recorder, PostgresAggregateRecorder):
-        rows = _postgres_rows(recorder, ids)
-    elif isinstance(recorder, SQLiteAggregateRecorder):
-        rows = [
-            row for chunk in _chunks(ids, SQLITE_CHUNK) for row in _sqlite_rows(recorder, chunk)
-        ]
+        rows = _postgres_rows(recorder, after)
     else:
-        rows = [event for i in ids for event in recorder.select_events(i)]
+        ids = list(after)
+        if isinstance(recorder, SQLiteAggregateRecorder):
+            chunks = _chunks(ids, SQLITE_CHUNK)
+            rows = [row for chunk in chunks for row in _sqlite_rows(recorder, chunk)]
+        else:
+            rows = [event for i in ids for event in recorder.select_events(i)]
+        rows = [row for row in rows if row.originator_version > after[row.originator_id]]
     events: dict[UUID, list[StoredEvent]] = defaultdict(list)
     for event in rows:
         events[event.originator_id].append(event)
@@ -45,28 +56,30 @@ def select_events_of(
 READ_ATTEMPTS = 6
 
 
-def _postgres_rows(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
+def _postgres_rows(recorder, after: Mapping[UUID, int]) -> list[StoredEvent]:
     """Like eventsourcing's own reads, retried when the connection was lost (a database
     restart or failover): the pool hands out a fresh one next time."""
     import psycopg
 
     for attempt in range(READ_ATTEMPTS - 1):
         try:
-            return _postgres_select(recorder, ids)
+            return _postgres_select(recorder, after)
         except (psycopg.OperationalError, psycopg.InterfaceError):
             time.sleep(0.25 * 2**attempt)
-    return _postgres_select(recorder, ids)
+    return _postgres_select(recorder, after)
 
 
-def _postgres_select(recorder, ids: Sequence[UUID]) -> list[StoredEvent]:
+def _postgres_select(recorder, after: Mapping[UUID, int]) -> list[StoredEvent]:
     from psycopg.sql import SQL, Identifier
 
     statement = SQL(
-        "SELECT originator_id, originator_version, topic, state FROM {}.{} "
-        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+        "FROM unnest(%s::uuid[], %s::bigint[]) AS held(id, version) "
+        "JOIN {}.{} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
+        "ORDER BY e.originator_id, e.originator_version"
     ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
     with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-        curs.execute(statement, (list(ids),))
+        curs.execute(statement, (list(after), list(after.values())))
         return [
             StoredEvent(
                 originator_id=row["originator_id"],

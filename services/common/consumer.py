@@ -17,7 +17,7 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
-from services.common.store import ServiceApplication
+from services.common.store import ServiceApplication, collect
 
 # pull(start, stop) -> a wire message covering start..stop (or start.. when stop is None), or
 # None when the upstream has nothing from start on.
@@ -124,6 +124,4 @@ class ConsumerApplication(ServiceApplication, ABC):
 
     def record_tracked(self, tracking: Tracking, *aggregates: Aggregate) -> None:
         """Save aggregates' new events and the upstream position in one transaction."""
-        processing = ProcessingEvent(tracking=tracking)
-        processing.collect_events(*aggregates)
-        self._notify(self._record(processing))
+        self._notify(self._record(collect(ProcessingEvent(tracking=tracking), aggregates)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -32,6 +32,8 @@ def refusal_id(event_id: str, digest: str) -> UUID:
 
 class Refusal(Aggregate):
     """One refused report: what it said, who sent it, which rule refused it."""
+
+    write_once: ClassVar[bool] = True  # never changed after it is recorded (AggregateCache)
 
     class Recorded(Aggregate.Created):
         event_id: str

@@ -8,10 +8,12 @@ applying it (DESIGN §5.2).
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
@@ -22,7 +24,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from services.common import contracts, ids
-from services.common.bulk import select_events_of
+from services.common.bulk import select_events_after
 from services.common.contracts import Report
 from services.common.relay import read_message
 from services.common.rules import RuleBroken
@@ -39,10 +41,13 @@ STORE_DOWN = (
     psycopg.InterfaceError,
 )
 STORE_DOWN_NAMES = frozenset(error.__name__ for error in STORE_DOWN)  # as nameko reports them
+AGGREGATES_KEPT = int(os.environ.get("AGGREGATES_KEPT", "20000"))
 
 
 class Receipt(Aggregate):
     """That a report was accepted: its type, its content digest, the project it was about."""
+
+    write_once: ClassVar[bool] = True  # never changed after it is recorded (AggregateCache)
 
     @staticmethod
     def create_id(event_id: str, **_: Any) -> UUID:
@@ -56,19 +61,62 @@ class Receipt(Aggregate):
         self.project_code = project_code
 
 
+class AggregateCache:
+    """Aggregates as this process last saved them, so the next batch that touches one reads only
+    what was stored since (another replica's changes) instead of its whole history: a 市州's
+    record or a leader's trips grow by an event per report.
+
+    A batch takes what it uses out of the cache, and only a batch whose save committed puts its
+    aggregates back: an aggregate changed by a failed save is never seen again, and two batches
+    never hold the same object. Aggregates whose class says `write_once` (receipts, refusals:
+    written once, rarely read again) are not kept. Least recently saved ones go first beyond
+    `size`.
+    """
+
+    def __init__(self, size: int = AGGREGATES_KEPT) -> None:
+        self.size = size
+        self._kept: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        with self._lock:
+            taken = {i: self._kept.pop(i) for i in aggregate_ids if i in self._kept}
+        return taken
+
+    def keep(self, aggregates: Iterable[Aggregate]) -> None:
+        with self._lock:
+            for aggregate in aggregates:
+                if getattr(aggregate, "write_once", False) or aggregate.pending_events:
+                    continue
+                kept = self._kept.get(aggregate.id)
+                if kept is None or kept.version <= aggregate.version:
+                    self._kept[aggregate.id] = aggregate
+                    self._kept.move_to_end(aggregate.id)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
 class Batch:
     """The aggregates one batch touches, loaded once and saved together."""
 
-    def __init__(self, app: ServiceApplication) -> None:
+    def __init__(self, app: ServiceApplication, cache: AggregateCache | None = None) -> None:
         self.app = app
+        self.cache = cache
         self.touched: dict[UUID, Aggregate] = {}
         self.absent: set[UUID] = set()  # known not to exist (until added in this batch)
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
-        """Load many aggregates in one query; those not stored are remembered as absent."""
+        """Load many aggregates in one query; those not stored are remembered as absent. Those
+        in the cache are taken from it and brought up to date with what was stored since."""
         wanted = {i for i in aggregate_ids if i not in self.touched and i not in self.absent}
-        for aggregate_id, stored in select_events_of(self.app.recorder, wanted).items():
-            aggregate = None
+        held = self.cache.take(wanted) if self.cache is not None else {}
+        after = {i: held[i].version if i in held else 0 for i in wanted}
+        self.touched.update(held)
+        for aggregate_id, stored in select_events_after(self.app.recorder, after).items():
+            aggregate = held.get(aggregate_id)
             for stored_event in stored:
                 aggregate = self.app.mapper.to_domain_event(stored_event).mutate(aggregate)
             self.touched[aggregate_id] = aggregate
@@ -91,6 +139,15 @@ class Batch:
 
     def receipt(self, event_id: UUID) -> Receipt | None:
         return self.get(ids.receipt_id(event_id))
+
+    def changed(self) -> list[Aggregate]:
+        """The aggregates with events to save."""
+        return [a for a in self.touched.values() if a.pending_events]
+
+    def saved(self) -> None:
+        """After the batch's save committed: its aggregates go back into the cache."""
+        if self.cache is not None:
+            self.cache.keep(self.touched.values())
 
 
 def likely_touched(report: Report) -> Iterable[UUID]:
@@ -145,6 +202,7 @@ class ReportApplication(ServiceApplication, ABC):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._ingesting = threading.Lock()
+        self.aggregates = AggregateCache()
         super().__init__(env)
 
     @abstractmethod
@@ -186,11 +244,12 @@ class ReportApplication(ServiceApplication, ABC):
         return ()
 
     def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
-        batch = Batch(self)
+        batch = Batch(self, self.aggregates)
         batch.preload(i for report in reports for i in likely_touched(report))
         batch.preload(self.then_touched(reports, batch))
         outcomes = [self._apply_one(report, batch, context) for report in reports]
-        self.save(*batch.touched.values())
+        self.save(*batch.changed())
+        batch.saved()
         return outcomes
 
     def _apply_one(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:

@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
 
 from services.common.chain import ChainedMapper
@@ -117,6 +118,15 @@ class ServiceApplication(Application):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Any]:
+        """The library's save, collecting with `collect`."""
+        processing_event = collect(ProcessingEvent(), objs)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
     def _record(self, processing_event: Any) -> list[Any]:
         try:
             return super()._record(processing_event)
@@ -133,3 +143,16 @@ class ServiceApplication(Application):
         if recordings:
             for listener in self._listeners:
                 listener()
+
+
+def collect(processing_event: ProcessingEvent, objs: Any) -> ProcessingEvent:
+    """`ProcessingEvent.collect_events`, telling an aggregate by its class: the library asks
+    each object whether it is a domain event with a runtime Protocol check, which costs more
+    than collecting the aggregate's events (a batch saves hundreds)."""
+    for obj in objs:
+        if isinstance(obj, Aggregate):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        elif obj is not None:
+            processing_event.collect_events(obj)
+    return processing_event

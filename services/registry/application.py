@@ -96,16 +96,26 @@ class AggregateIndex:
             return {i: self.members[i] for i in aggregate_ids if i in self.members}
 
     def _refresh(self) -> None:
-        changed: set[UUID] = set()
+        """Apply what was stored since: each new event to its member, in log order (the
+        notifications carry the events; a member whose versions do not follow on, which an
+        event of a topic not listed would cause, is read again from its own events)."""
+        behind: set[UUID] = set()
         while notifications := self.app.recorder.select_notifications(
             self.position + 1, PAGE, topics=self.topics
         ):
-            changed.update(n.originator_id for n in notifications)
+            for n in notifications:
+                member = self.members.get(n.originator_id)
+                version = 0 if member is None else member.version
+                if n.originator_version == version + 1 and n.originator_id not in behind:
+                    event = self.app.mapper.to_domain_event(n)
+                    self.members[n.originator_id] = event.mutate(member)
+                elif n.originator_version > version:
+                    behind.add(n.originator_id)
             self.position = notifications[-1].id
-        if changed:
+        if behind:
             batch = Batch(self.app)
-            batch.preload(changed)
-            self.members.update({i: batch.get(i) for i in changed})
+            batch.preload(behind)
+            self.members.update({i: batch.get(i) for i in behind})
 
 
 class RegistryApplication(ReportApplication, ConsumerApplication):
@@ -256,7 +266,7 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
         for _ in range(SAVE_ATTEMPTS):
             if self.position(upstream) >= tracking.notification_id:
                 return  # another replica got there first
-            batch = Batch(self)
+            batch = Batch(self, self.aggregates)
             followed = [e for e in events if e["type"] in FOLLOWED]
             batch.preload(ids.project_id(e["payload"]["project_code"]) for e in followed)
             for wire in followed:
@@ -265,9 +275,10 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
                     derived = ids.named_id("list_changed", wire["event_id"])
                     project.follow_tracking(wire, str(derived))
             try:
-                self.record_tracked(tracking, *batch.touched.values())
+                self.record_tracked(tracking, *batch.changed())
             except IntegrityError:
                 continue  # a report changed one of these projects meanwhile: read them again
+            batch.saved()
             return
         raise RuntimeError(f"registry: could not follow tracking after {SAVE_ATTEMPTS} tries")
 
