@@ -26,7 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, Notification
 
 from services.common import ids
-from services.common.chain import GENESIS, event_hash, unseal
+from services.common.chain import CHAIN_HEAD, GENESIS, HASH_MARK, event_hash, unseal
 from services.common.store import ServiceApplication
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,11 @@ class CheckpointSealer:
         last checkpoint's own events do not call for another)."""
         checkpoint = self._load()
         running, count, position, new = checkpoint.running_hash, checkpoint.count, 0, False
-        for notifications in pages(self.app, checkpoint.position + 1):
-            for n in notifications:
-                running = step(running, n.id, n.originator_id, n.originator_version, _hash_of(n))
-                count, position = count + 1, n.id
-                new = new or n.topic not in CHECKPOINT_TOPICS
+        for links in link_pages(self.app, checkpoint.position + 1):
+            for notification_id, aggregate, version, topic, hash_ in links:
+                running = step(running, notification_id, aggregate, version, hash_)
+                count, position = count + 1, notification_id
+                new = new or topic not in CHECKPOINT_TOPICS
         if not new:
             return False
         checkpoint.seal(position=position, count=count, running_hash=running)
@@ -144,6 +144,52 @@ class CheckpointSealer:
 def _hash_of(notification: Notification) -> str:
     link, _ = unseal(notification.state)
     return link.hash if link is not None else content_hash(notification)
+
+
+Link = tuple[int, str, int, str, str]  # notification id, aggregate, version, topic, event hash
+
+
+def link_pages(app: ServiceApplication, start: int, page: int = PAGE) -> Iterator[list[Link]]:
+    """What a checkpoint covers of each notification from `start` on, page by page. On
+    PostgreSQL the event hash is cut out of the stored row by the database (chain.py's fixed
+    layout), so the events themselves are not sent over; a row without the chain wrapper is
+    read whole and hashed as the verifier does."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    if not isinstance(app.recorder, PostgresApplicationRecorder):
+        for notifications in pages(app, start, page):
+            yield [
+                (n.id, str(n.originator_id), n.originator_version, n.topic, _hash_of(n))
+                for n in notifications
+            ]
+        return
+    while links := _postgres_links(app, start, page):
+        yield links
+        start = links[-1][0] + 1
+
+
+def _postgres_links(app: ServiceApplication, start: int, page: int) -> list[Link]:
+    from psycopg.sql import SQL, Identifier
+
+    recorder = app.recorder
+    statement = SQL(
+        "SELECT notification_id, originator_id::text, originator_version, topic, "
+        "CASE WHEN substring(state FROM 1 FOR %s) = %s "
+        "THEN convert_from(substring(state FROM position(%s IN state) + %s FOR 64), 'SQL_ASCII') "
+        "END FROM {}.{} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+    params = (len(CHAIN_HEAD), CHAIN_HEAD, HASH_MARK, len(HASH_MARK), start, page)
+    with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(statement, params)
+        rows = curs.fetchall()
+    links = []
+    for row in rows:
+        notification_id, aggregate, version, topic, hash_ = row.values()
+        if hash_ is None:  # not chained: its content as if it started a chain
+            (n,) = recorder.select_notifications(notification_id, 1)
+            hash_ = _hash_of(n)
+        links.append((notification_id, aggregate, version, topic, hash_))
+    return links
 
 
 # Verifying ----------------------------------------------------------------------------------

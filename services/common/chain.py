@@ -24,9 +24,9 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import AggregateRecorder, Mapper, StoredEvent
 
 GENESIS = "0" * 64
-_HEAD = b'{"chain":{"v":'
+CHAIN_HEAD = b'{"chain":{"v":'
 _PREV = b',"p":"'
-_HASH = b'","h":"'
+HASH_MARK = b'","h":"'
 _EVENT = b'"},"event":'
 HEADS_KEPT = 200_000  # aggregates whose last hash a writer keeps at hand
 
@@ -49,7 +49,7 @@ def event_hash(originator_id: UUID | str, version: int, topic: str, prev: str, i
 
 def seal(link: Link, inner: bytes) -> bytes:
     return b"".join(
-        (_HEAD, str(link.version).encode(), _PREV, link.prev.encode(), _HASH,
+        (CHAIN_HEAD, str(link.version).encode(), _PREV, link.prev.encode(), HASH_MARK,
          link.hash.encode(), _EVENT, inner, b"}")
     )  # fmt: skip
 
@@ -57,29 +57,29 @@ def seal(link: Link, inner: bytes) -> bytes:
 def unseal(state: bytes) -> tuple[Link | None, bytes]:
     """The chain fields and the library's own state; (None, state) for an unchained row."""
     state = bytes(state)
-    if not state.startswith(_HEAD):
+    if not state.startswith(CHAIN_HEAD):
         return None, state
-    comma = state.find(b",", len(_HEAD))
+    comma = state.find(b",", len(CHAIN_HEAD))
     at = comma + len(_PREV)
-    if comma < 0 or state[comma:at] != _PREV or not state[len(_HEAD) : comma].isdigit():
+    if comma < 0 or state[comma:at] != _PREV or not state[len(CHAIN_HEAD) : comma].isdigit():
         return None, state
     prev, at = state[at : at + 64], at + 64
-    if state[at : at + len(_HASH)] != _HASH:
+    if state[at : at + len(HASH_MARK)] != HASH_MARK:
         return None, state
-    at += len(_HASH)
+    at += len(HASH_MARK)
     hash_, at = state[at : at + 64], at + 64
     if state[at : at + len(_EVENT)] != _EVENT or not state.endswith(b"}"):
         return None, state
-    link = Link(int(state[len(_HEAD) : comma]), prev.decode(), hash_.decode())
+    link = Link(int(state[len(CHAIN_HEAD) : comma]), prev.decode(), hash_.decode())
     return link, state[at + len(_EVENT) : -1]
 
 
 def inner_state(state: bytes) -> bytes:
     """The library's own state, without checking the chain fields (for fast replays; the
     verifier uses `unseal`)."""
-    if not state.startswith(_HEAD):
+    if not state.startswith(CHAIN_HEAD):
         return bytes(state)
-    return bytes(state[state.index(_EVENT, len(_HEAD)) + len(_EVENT) : -1])
+    return bytes(state[state.index(_EVENT, len(CHAIN_HEAD)) + len(_EVENT) : -1])
 
 
 def stored_hash(stored: StoredEvent) -> str:

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from services.common import ids
 from services.common.audit import CheckpointSealer, verify_log
+from services.common.chain import inner_state
 from services.common.contracts import validate_report
 from services.common.store import store_env as service_store_env
 from services.demo import generate_demo
@@ -172,3 +173,21 @@ def test_the_next_event_of_an_aggregate_is_chained_to_the_one_stored_before_it(s
 
     assert outcome["status"] == "accepted", outcome
     assert store.findings() == []
+
+
+def test_a_checkpoint_covers_an_unchained_row_as_the_verifier_hashes_it(store):
+    """A row without the chain wrapper (written before chaining) is sealed by its content, so
+    the checkpoint over it agrees with the verifier: only the row itself is reported."""
+    proposed = reports()[0]
+    proposed["payload"]["project_code"] = "AUDIT-4"
+    (outcome,) = store.app.ingest([validate_report(proposed)])
+    assert outcome["status"] == "accepted", outcome
+    target = store.key(ids.project_id("AUDIT-4"))
+    ((state,),) = store.execute("SELECT state FROM events WHERE originator_id = ?", target)
+    store.execute(
+        "UPDATE events SET state = ? WHERE originator_id = ?", inner_state(bytes(state)), target
+    )
+
+    assert CheckpointSealer(store.app).seal()
+
+    assert named(store.findings()) == {("unchained", project("AUDIT-4"), 1)}
