@@ -70,7 +70,20 @@ class RegistryService:
 
     @rpc
     def leader_states(self, leader_ids: list[str]) -> dict:
+        # tracking now asks `states`; this stays for a tracking of the previous release while
+        # a rolling update replaces the services one by one.
         return json_safe(self.app.leader_states(leader_ids))
+
+    @rpc
+    def states(self, project_codes: list[str], leader_ids: list[str]) -> dict:
+        """What tracking checks a run of reports against, in one round trip: the projects'
+        and the leaders' states ({"projects": ..., "leaders": ...})."""
+        return json_safe(
+            {
+                "projects": self.app.project_states(project_codes),
+                "leaders": self.app.leader_states(leader_ids),
+            }
+        )
 
     @rpc
     def refusals(self, who: str | None = None) -> list[dict]:

@@ -45,11 +45,12 @@ class TrackingService:
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:
         run = [Report.from_primitive(r) for r in reports]
-        codes, leaders = project_codes(run), leader_keys(run)
-        with registry_store_down_is_unavailable():
-            projects = self.registry.project_states(sorted(codes)) if codes else {}
-            leader_states = self.registry.leader_states(sorted(leaders)) if leaders else {}
-        return self.app.ingest(run, {"projects": projects, "leaders": leader_states})
+        codes, leaders = sorted(project_codes(run)), sorted(leader_keys(run))
+        context = {"projects": {}, "leaders": {}}
+        if codes or leaders:
+            with registry_store_down_is_unavailable():
+                context = self.registry.states(codes, leaders)
+        return self.app.ingest(run, context)
 
     @rpc
     def milestones(self, project_code: str) -> dict | None:
