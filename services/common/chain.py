@@ -23,6 +23,8 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import AggregateRecorder, Mapper, StoredEvent
 
+from services.common.cooperative import PAUSE_EVERY, let_others_run
+
 GENESIS = "0" * 64
 CHAIN_HEAD = b'{"chain":{"v":'
 _PREV = b',"p":"'
@@ -104,11 +106,15 @@ class ChainedMapper(Mapper):
         self.recorder: AggregateRecorder | None = None
         self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
         self._lock = threading.Lock()
+        self._mapped = 0  # events mapped, for a pause now and then (cooperative.py)
 
     def bind(self, recorder: AggregateRecorder) -> None:
         self.recorder = recorder
 
     def to_stored_event(self, domain_event: DomainEventProtocol) -> StoredEvent:
+        self._mapped += 1
+        if self._mapped % PAUSE_EVERY == 0:
+            let_others_run()
         plain = super().to_stored_event(domain_event)
         version = plain.originator_version
         prev = self._previous(plain.originator_id, version)

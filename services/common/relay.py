@@ -12,14 +12,16 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import get_topic
 from kombu import Connection, Producer
 
+from services.common.cooperative import PAUSE_EVERY, let_others_run
 from services.common.logread import WireReader
 from services.common.queues import events_exchange
 from services.common.store import ServiceApplication
@@ -70,10 +72,16 @@ def read_message(
     # Straight from the stored JSON to the wire form (logread.py, held to `wire_event`'s
     # output by a test).
     reader = _readers.get(service) or _readers.setdefault(service, WireReader(service))
-    events = (
-        reader.event(n.id, n.originator_version, n.topic, n.state) for n in notifications
-    )
-    return message(service, start, last, (e for e in events if e is not None))
+    return message(service, start, last, _wire_events(reader, notifications))
+
+
+def _wire_events(reader: WireReader, notifications: Sequence[Notification]) -> Iterator[dict]:
+    for count, n in enumerate(notifications, 1):
+        if count % PAUSE_EVERY == 0:
+            let_others_run()
+        event = reader.event(n.id, n.originator_version, n.topic, n.state)
+        if event is not None:
+            yield event
 
 
 def _topics(service: str) -> list[str]:

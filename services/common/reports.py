@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from services.common import contracts, ids
 from services.common.bulk import select_events_after
 from services.common.contracts import Report
+from services.common.cooperative import PAUSE_EVERY, let_others_run
 from services.common.relay import read_message
 from services.common.rules import RuleBroken
 from services.common.store import ServiceApplication
@@ -115,7 +116,10 @@ class Batch:
         held = self.cache.take(wanted) if self.cache is not None else {}
         after = {i: held[i].version if i in held else 0 for i in wanted}
         self.touched.update(held)
-        for aggregate_id, stored in select_events_after(self.app.recorder, after).items():
+        loaded = select_events_after(self.app.recorder, after).items()
+        for n, (aggregate_id, stored) in enumerate(loaded, 1):
+            if n % PAUSE_EVERY == 0:
+                let_others_run()
             aggregate = held.get(aggregate_id)
             for stored_event in stored:
                 aggregate = self.app.mapper.to_domain_event(stored_event).mutate(aggregate)
@@ -247,7 +251,11 @@ class ReportApplication(ServiceApplication, ABC):
         batch = Batch(self, self.aggregates)
         batch.preload(i for report in reports for i in likely_touched(report))
         batch.preload(self.then_touched(reports, batch))
-        outcomes = [self._apply_one(report, batch, context) for report in reports]
+        outcomes = []
+        for n, report in enumerate(reports, 1):
+            if n % PAUSE_EVERY == 0:
+                let_others_run()
+            outcomes.append(self._apply_one(report, batch, context))
         self.save(*batch.changed())
         batch.saved()
         return outcomes
