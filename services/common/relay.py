@@ -8,20 +8,16 @@ and advance publishes that batch again, which consumers absorb (they track posit
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import get_topic
 from kombu import Connection, Producer
 
 from services.common.cooperative import PAUSE_EVERY, let_others_run
+from services.common.lease import Lease
 from services.common.logread import WireReader
 from services.common.queues import events_exchange
 from services.common.store import ServiceApplication
@@ -90,65 +86,6 @@ def _topics(service: str) -> list[str]:
     return _public_topics[service]
 
 
-class Lease:
-    """Which replica's relay publishes: on PostgreSQL, the one holding an advisory lock named
-    after the service's schema, on a connection of its own. If that replica dies, its session
-    ends, the lock is free, and another replica's relay takes it within a second. (SQLite is
-    one process's file: always held.)
-
-    After a database restart a replica may believe it still holds the lock for up to
-    `CHECK_SECONDS` while another took it: both publish for that moment, which consumers absorb
-    (they apply each notification once), as they absorb a crash between publish and advance.
-    """
-
-    CHECK_SECONDS = 1.0
-
-    def __init__(self, app: ServiceApplication, service: str) -> None:
-        from eventsourcing.postgres import PostgresDatastore
-
-        datastore = getattr(app.process_recorder, "datastore", None)
-        self._postgres = isinstance(datastore, PostgresDatastore)
-        if self._postgres:
-            self._connect = dict(datastore.pool.kwargs)
-            self._connect.pop("row_factory", None)
-            digest = hashlib.sha256(f"zhaoshang.outbox:{datastore.schema}".encode()).digest()
-            self._key = int.from_bytes(digest[:8], "big", signed=True)
-        self._connection: Any = None
-        self._checked = 0.0
-
-    def held(self) -> bool:
-        if not self._postgres:
-            return True
-        if self._connection is not None:
-            if time.monotonic() - self._checked < self.CHECK_SECONDS:
-                return True
-            try:
-                self._connection.execute("SELECT 1")
-                self._checked = time.monotonic()
-                return True
-            except psycopg.Error:
-                self.release()  # the session is gone, and the lock with it
-        try:
-            connection = psycopg.connect(autocommit=True, connect_timeout=5, **self._connect)
-        except psycopg.Error:
-            return False
-        try:
-            (got,) = connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
-        except psycopg.Error:
-            got = False
-        if not got:
-            connection.close()
-            return False
-        self._connection, self._checked = connection, time.monotonic()
-        return True
-
-    def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(psycopg.Error):
-                self._connection.close()  # ends the session: the lock is released
-        self._connection = None
-
-
 class OutboxRelay:
     def __init__(
         self, app: ServiceApplication, service: str, amqp_uri: str, batch_size: int = 1000
@@ -160,7 +97,7 @@ class OutboxRelay:
         self._connection: Connection | None = None
         self._producer: Producer | None = None
         self._passed = 0  # read up to here: nothing public since the saved position
-        self.lease = Lease(app, service)
+        self.lease = Lease(app, "outbox")
 
     def position(self) -> int:
         return self.app.process_recorder.max_tracking_id(OUTBOX) or 0

@@ -18,6 +18,7 @@ from typing import Any
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
+from eventsourcing.utils import get_topic
 
 from services.common.chain import ChainedMapper
 
@@ -156,3 +157,14 @@ def collect(processing_event: ProcessingEvent, objs: Any) -> ProcessingEvent:
         elif obj is not None:
             processing_event.collect_events(obj)
     return processing_event
+
+
+def event_topics(*aggregate_classes: type[Aggregate]) -> list[str]:
+    """The stored topics of the events the classes declare (to read their events, and only
+    theirs, from a notification log)."""
+    return [
+        get_topic(member)
+        for cls in aggregate_classes
+        for member in vars(cls).values()
+        if isinstance(member, type) and issubclass(member, Aggregate.Event)
+    ]

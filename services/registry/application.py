@@ -16,7 +16,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.utils import get_topic
 
 from services.common import ids
 from services.common.consumer import ConsumerApplication
@@ -26,6 +25,7 @@ from services.common.reference import Reference, reference
 from services.common.refusals import list_refusals, record_refusal, record_refusals
 from services.common.reports import SAVE_ATTEMPTS, Batch, ReportApplication
 from services.common.rules import RuleBroken
+from services.common.store import event_topics
 from services.registry.domain import (
     FIVE_ONES,
     LIST_NAMES_ZH,
@@ -75,11 +75,7 @@ class AggregateIndex:
 
     def __init__(self, app: ReportApplication, aggregate_class: type[Aggregate]) -> None:
         self.app = app
-        self.topics = [
-            get_topic(member)
-            for member in vars(aggregate_class).values()
-            if isinstance(member, type) and issubclass(member, Aggregate.Event)
-        ]
+        self.topics = event_topics(aggregate_class)
         self.members: dict[UUID, Any] = {}
         self.position = 0
         self._lock = threading.Lock()
