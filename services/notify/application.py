@@ -15,6 +15,15 @@ webhook, never twice.
   Message-ID and webhook delivery id, so the one case that can reach a receiver twice — the
   process stopped after the receiver took the message and before `Sent` was saved — is
   recognisable as the same message.
+
+Replicas: the queues are single-active-consumer, so one replica at a time answers publications,
+and the timers run on one replica at a time, the holder of the `notify.timers` lease
+(services/common/lease.py); either may be a different replica. Each replica's notices and
+progress follow the store's own log (`follow_log`) before they are used, so what one replica
+saved, another sees. A replica taking the lease over records the deliveries left "sending" as
+interrupted, as a restarted one does. The circular's files are a rendering of the stored
+circular: a replica asked for them writes them again if it does not have them, byte for byte
+(their digests are stored).
 """
 
 from __future__ import annotations
@@ -34,7 +43,9 @@ from eventsourcing.persistence import Tracking
 
 from services.common import ids
 from services.common.consumer import ConsumerApplication
+from services.common.lease import Lease
 from services.common.reference import Reference, reference
+from services.common.store import event_topics
 from services.notify import circular, notices
 from services.notify.chart import totals_chart
 from services.notify.config import Recipients
@@ -61,6 +72,7 @@ from services.notify.transports import DOCX, Attachment, DeliveryFailed, Outgoin
 
 log = logging.getLogger(__name__)
 SHANGHAI = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
+FOLLOWED_TOPICS = event_topics(Notice, Progress)  # what follow_log reads of the store's log
 
 
 class Clock(Protocol):
@@ -102,31 +114,60 @@ class NotifyApplication(ConsumerApplication):
         self.deadlines = list(deadlines(self.ref))
         self._delivering = threading.Lock()
         self._reminding = threading.Lock()
+        self._following = threading.Lock()
         self._documents: dict[str, Attachment] = {}  # ranking hash -> the circular's .docx
         self.notices: dict[UUID, Notice] = {}
         self.progress = Progress()
-        self._replay()
-        self.recover_interrupted()
+        self._followed = 0  # the last notification of the own log folded into memory
+        self.follow_log()
+        self.timers = Lease(self, "notify.timers")
+        self._leading = False  # held the timers' lease at the last tick
 
     def today(self) -> date:
         return self.clock.now().astimezone(SHANGHAI).date()
 
-    def _replay(self) -> None:
-        """The notices and the progress, from the notification log, in one pass."""
-        aggregates: dict[UUID, Any] = {}
-        start = 1
-        while notifications := self.process_recorder.select_notifications(start, 1000):
-            for notification in notifications:
-                domain_event = self.mapper.to_domain_event(notification)
-                if isinstance(domain_event, Notice.Event | Progress.Event):
-                    aggregate_id = domain_event.originator_id
-                    aggregates[aggregate_id] = domain_event.mutate(aggregates.get(aggregate_id))
-            start = notifications[-1].id + 1
-        for aggregate in aggregates.values():
-            if isinstance(aggregate, Notice):
-                self.notices[aggregate.id] = aggregate
-            else:
-                self.progress = aggregate
+    def follow_log(self) -> None:
+        """Fold what the store's log holds beyond what was folded before into the notices and
+        the progress: what another replica saved (the one consuming publications, or the one
+        running the timers). What this replica saved itself is there already: passed over by
+        its version."""
+        with self._following:
+            while notifications := self.process_recorder.select_notifications(
+                self._followed + 1, 1000, topics=FOLLOWED_TOPICS
+            ):
+                for notification in notifications:
+                    self._fold(self.mapper.to_domain_event(notification))
+                self._followed = notifications[-1].id
+
+    def _fold(self, event: Any) -> None:
+        if isinstance(event, Progress.Event):
+            self.progress = self._advanced(self.progress, event)
+        else:
+            self.notices[event.originator_id] = self._advanced(
+                self.notices.get(event.originator_id), event
+            )
+
+    def _advanced(self, current: Any, event: Any) -> Any:
+        """`current` with `event` applied, unless it holds it already; read again from the
+        store when the two do not follow on (an in-memory aggregate never saved)."""
+        version = event.originator_version
+        if current is not None and not current.pending_events:
+            if version <= current.version:
+                return current
+            if version == current.version + 1:
+                return event.mutate(current)
+        elif version == 1:
+            return event.mutate(None)
+        return self.repository.get(event.originator_id)
+
+    def fresh(self) -> None:
+        """Before a message is applied: what other replicas saved, then the base checks."""
+        self.follow_log()
+        super().fresh()
+
+    def close(self) -> None:
+        self.timers.release()
+        super().close()
 
     # Consuming upstream events -----------------------------------------------------------
 
@@ -215,21 +256,9 @@ class NotifyApplication(ConsumerApplication):
         return issued
 
     def _write_circular(self, ranking: dict, published_on: date) -> Circular:
-        chart = totals_chart(ranking)
-        docx = render_docx(ranking, published_on, chart)
-        self._documents[ranking["hash"]] = Attachment(circular.docx_filename(ranking), DOCX, docx)
-        self.circulars.mkdir(parents=True, exist_ok=True)
-        stem = self.circulars / f"{ranking['quarter']}-{ranking['hash'][:12]}"
-        contents = {
-            stem.with_suffix(".md"): circular.render_markdown(ranking, published_on).encode(),
-            stem.with_suffix(".html"): circular.render_html(ranking, published_on, chart).encode(),
-            stem.with_suffix(".docx"): docx,
-        }
+        contents = self._render_circular(ranking, published_on)
         # Written before the record: a crash in between writes the same bytes again.
-        for path, content in contents.items():
-            temporary = path.with_name(path.name + ".part")
-            temporary.write_bytes(content)
-            temporary.replace(path)
+        self._write_files(contents)
         return Circular(
             ranking_hash=ranking["hash"],
             quarter=ranking["quarter"],
@@ -239,6 +268,29 @@ class NotifyApplication(ConsumerApplication):
             published_on=published_on,
             digests={p.name: hashlib.sha256(c).hexdigest() for p, c in contents.items()},
         )
+
+    def _render_circular(self, ranking: dict, published_on: date) -> dict[Path, bytes]:
+        """The circular's files (.md, .html, .docx) under this replica's directory."""
+        chart = totals_chart(ranking)
+        docx = render_docx(ranking, published_on, chart)
+        self._documents[ranking["hash"]] = Attachment(circular.docx_filename(ranking), DOCX, docx)
+        md, html, docx_path = self._circular_paths(ranking)
+        return {
+            md: circular.render_markdown(ranking, published_on).encode(),
+            html: circular.render_html(ranking, published_on, chart).encode(),
+            docx_path: docx,
+        }
+
+    def _circular_paths(self, ranking: dict) -> list[Path]:
+        stem = self.circulars / f"{ranking['quarter']}-{ranking['hash'][:12]}"
+        return [stem.with_suffix(suffix) for suffix in (".md", ".html", ".docx")]
+
+    def _write_files(self, contents: Mapping[Path, bytes]) -> None:
+        self.circulars.mkdir(parents=True, exist_ok=True)
+        for path, content in contents.items():
+            temporary = path.with_name(path.name + ".part")
+            temporary.write_bytes(content)
+            temporary.replace(path)
 
     def _issue(
         self,
@@ -263,16 +315,48 @@ class NotifyApplication(ConsumerApplication):
         )
 
     def circular_files(self, ranking_hash: str) -> list[str]:
-        """The circular's files (.md, .html, .docx); none until the publication was heard."""
+        """The circular's files (.md, .html, .docx) on this replica; none until the publication
+        was heard. A replica that does not have them (another one answered the publication, or
+        its directory is new) writes them again from the stored circular; bytes that differ
+        from the stored digests are not passed off as the circular."""
         try:
-            return list(self.repository.get(ids.circular_id(ranking_hash)).files)
+            written = self.repository.get(ids.circular_id(ranking_hash))
         except AggregateNotFoundError:
             return []
+        ranking = {**written.ranking, "hash": ranking_hash}
+        paths = self._circular_paths(ranking)
+        if not all(path.exists() for path in paths):
+            contents = self._render_circular(ranking, written.published_on)
+            digests = {p.name: hashlib.sha256(c).hexdigest() for p, c in contents.items()}
+            differing = sorted(n for n, d in digests.items() if written.digests.get(n, d) != d)
+            if differing:
+                raise RuntimeError(
+                    f"circular {ranking_hash[:12]}: {differing} made again differ from the "
+                    "files written at publication (renderer changed?)"
+                )
+            self._write_files(contents)
+        return [str(path) for path in paths]
 
     # Reminders ---------------------------------------------------------------------------
 
+    def lead(self) -> bool:
+        """Whether this replica runs the timers now: it holds the lease. On taking it over
+        (from a replica that died or stopped, or at start), what the others saved is folded
+        in and the deliveries left "sending" are recorded as interrupted."""
+        if not self.timers.held():
+            self._leading = False
+            return False
+        self.follow_log()
+        if not self._leading:
+            self._leading = True
+            self.recover_interrupted()
+        return True
+
     def issue_reminders(self) -> int:
-        """Issue the reminders due today that were not issued before; how many."""
+        """Issue the reminders due today that were not issued before; how many (0 on a
+        replica that does not hold the timers' lease)."""
+        if not self.lead():
+            return 0
         with self._reminding:
             today = self.today()
             issued = []
@@ -318,12 +402,13 @@ class NotifyApplication(ConsumerApplication):
 
     def deliver_due(self) -> int:
         """Send every delivery due now; how many attempts were made. A call while another is
-        delivering returns at once (the timer calls again).
+        delivering, or on a replica that does not hold the timers' lease, returns at once (the
+        timer calls again).
 
         Once a route (the mail server; a webhook's URL) failed in a call, the call tries it no
         more: a server that is down costs one time-out per call, not one per notice.
         """
-        if not self._delivering.acquire(blocking=False):
+        if not self.lead() or not self._delivering.acquire(blocking=False):
             return 0
         try:
             attempts, down = 0, set()
@@ -408,6 +493,7 @@ class NotifyApplication(ConsumerApplication):
         self, unit: str | None = None, status: str | None = None, kind: str | None = None
     ) -> list[dict]:
         """What was (or is to be) sent to whom and when, oldest notice first."""
+        self.follow_log()
         return [
             row
             for row in delivery_rows(list(self.notices.values()))
@@ -419,6 +505,7 @@ class NotifyApplication(ConsumerApplication):
     def failures(self) -> list[dict]:
         """Every delivery that failed at least once: its attempts' reasons and where it stands
         (failed and waiting for its retry, given up, or sent after all)."""
+        self.follow_log()
         return [row for row in delivery_rows(list(self.notices.values())) if row["failures"]]
 
 

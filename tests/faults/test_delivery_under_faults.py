@@ -145,7 +145,8 @@ def test_replicas_share_the_load_drain_on_sigterm_and_a_standby_takes_over(
 ):
     """Two replicas of every process, two gateways taking the senders; mid-load a rolling
     restart (SIGTERM, as Kubernetes stops a pod) of tracking, registry and a gateway, and the
-    active scoring killed: its standby takes over the queues (single active consumer)."""
+    active scoring and notify killed: their standbys take over the queues (single active
+    consumer), notify's also its timers (the lease), and answer the publication."""
     system = faulty_system
     second_gateway = f"127.0.0.1:{free_port()}"
     for service in NAMEKO_SERVICES:
@@ -163,6 +164,7 @@ def test_replicas_share_the_load_drain_on_sigterm_and_a_standby_takes_over(
             system.restart(name)
         load.wait_for(int(REPORTS * 0.6))
         system.kill("scoring")  # started first: the active consumer of scoring's queues
+        system.kill("notify")  # likewise; notify-2 writes the circular and sends the notices
 
     run = run_under_fault(
         system, reports, rolling_restart_and_failover, targets=[system.target, second_gateway]
@@ -170,5 +172,6 @@ def test_replicas_share_the_load_drain_on_sigterm_and_a_standby_takes_over(
 
     assert exits == {"tracking": 0, "registry": 0, "gateway-2": 0}, exits  # drained, not killed
     assert system.process("scoring").poll() is not None
+    assert system.process("notify").poll() is not None
     wait_until_consumed(system, scorings)  # by scoring-2 alone: the standby took over
     check_recovered(system, run)
