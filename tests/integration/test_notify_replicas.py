@@ -18,7 +18,6 @@ from tests.integration.test_notify_delivery import Crash, CrashingTransport, smt
 from tests.notify_servers import SmtpServer
 from tests.notify_support import (
     FakeClock,
-    default_recipients,
     make_app,
     make_ranking,
     no_gap,
