@@ -24,6 +24,7 @@ from services.common.chain import ChainedMapper
 
 SQLITE = "eventsourcing.sqlite"
 POSTGRES = "eventsourcing.postgres"
+ARRAY_INSERT_RECORDER = "services.common.pgrecorder:ArrayInsertProcessRecorder"
 
 
 class DateAsISO(Transcoding):
@@ -67,6 +68,7 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
             POSTGRES_PASSWORD=environ.get("POSTGRES_PASSWORD", ""),
             POSTGRES_SCHEMA=environ.get(f"{service.upper()}_POSTGRES_SCHEMA", service),
             POSTGRES_POOL_SIZE=environ.get("POSTGRES_POOL_SIZE", "5"),
+            PROCESS_RECORDER_TOPIC=ARRAY_INSERT_RECORDER,
         )
         ensure_postgres_schema(env)
     else:

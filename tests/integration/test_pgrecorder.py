@@ -1,0 +1,67 @@
+"""The services' PostgreSQL recorder (services/common/pgrecorder.py) stores what the library's
+own would, in the same order, and refuses a version written twice as the library's does."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresProcessRecorder
+
+from services.common.pgrecorder import ArrayInsertProcessRecorder
+from services.common.store import ServiceApplication, store_env
+
+
+@pytest.fixture
+def recorder(postgres_env, tmp_path) -> ArrayInsertProcessRecorder:
+    app = ServiceApplication(
+        store_env("pgrecorder", {**postgres_env, "ZHAOSHANG_VAR": str(tmp_path)})
+    )
+    yield app.process_recorder
+    app.close()
+
+
+def events(count: int) -> list[StoredEvent]:
+    aggregate = uuid.uuid4()
+    return [
+        StoredEvent(
+            originator_id=aggregate if i % 2 else uuid.uuid4(),
+            originator_version=i + 1 if i % 2 else 1,
+            topic=f"services.example:Thing.Happened{i % 3}",
+            state=b'{"n":%d,"text":"\xe6\x8b\x9b\xe5\x95\x86","zero":"\x00"}' % i,
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_services_store_with_the_array_insert(recorder):
+    assert type(recorder) is ArrayInsertProcessRecorder
+    assert isinstance(recorder, PostgresProcessRecorder)
+
+
+def test_a_batch_is_stored_as_given_in_order_with_its_notification_ids(recorder):
+    first, second = events(300), events(5)
+
+    first_ids = recorder.insert_events(first)
+    second_ids = recorder.insert_events(second)
+
+    assert first_ids == sorted(first_ids) and len(set(first_ids)) == 300
+    assert second_ids[0] > first_ids[-1]
+    stored = recorder.select_notifications(first_ids[0], 1000)
+    assert [n.id for n in stored] == first_ids + second_ids
+    assert [(n.originator_id, n.originator_version, n.topic, n.state) for n in stored] == [
+        (e.originator_id, e.originator_version, e.topic, e.state) for e in first + second
+    ]
+
+
+def test_a_version_written_twice_is_refused_and_nothing_of_its_batch_is_stored(recorder):
+    batch = events(10)
+    recorder.insert_events(batch)
+    again = [*events(3), batch[3]]  # a new aggregate's events, and one version already there
+
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(again)
+
+    assert recorder.select_events(again[0].originator_id) == []
+    assert recorder.max_notification_id() == len(batch)
