@@ -21,6 +21,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, T
 from eventsourcing.utils import get_topic
 
 from services.common.chain import ChainedMapper
+from services.common.wire import wire_type
 
 SQLITE = "eventsourcing.sqlite"
 POSTGRES = "eventsourcing.postgres"
@@ -139,11 +140,13 @@ class ServiceApplication(Application):
             raise
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
-        """Call `listener` after every save (the outbox relay wakes up on it)."""
+        """Call `listener` after every save that recorded a public event (the outbox relay
+        wakes up on it; what else is stored, receipts, ledger entries, checkpoints, it passes
+        over when its idle timer wakes it)."""
         self._listeners.append(listener)
 
     def _notify(self, recordings: list[Any]) -> None:
-        if recordings:
+        if any(wire_type(r.domain_event) for r in recordings):
             for listener in self._listeners:
                 listener()
 
