@@ -39,6 +39,7 @@ class Lease:
             self._key = int.from_bytes(digest[:8], "big", signed=True)
         self._connection: Any = None
         self._checked = 0.0
+        self.term = 0  # how many times the lock was taken: what was learnt under it holds
 
     def held(self) -> bool:
         if not self._postgres:
@@ -64,6 +65,7 @@ class Lease:
             connection.close()
             return False
         self._connection, self._checked = connection, time.monotonic()
+        self.term += 1
         return True
 
     def release(self) -> None:

@@ -98,12 +98,28 @@ class OutboxRelay:
         self._producer: Producer | None = None
         self._passed = 0  # read up to here: nothing public since the saved position
         self.lease = Lease(app, "outbox")
+        # (lease term, position): only the lease holder saves the position, so while it holds
+        # the lease the one it saved last is the stored one; read again on taking it.
+        self._position: tuple[int, int] | None = None
 
-    def position(self) -> int:
+    def stored_position(self) -> int:
         return self.app.process_recorder.max_tracking_id(OUTBOX) or 0
 
+    def position(self) -> int:
+        if self._position is None or self._position[0] != self.lease.term:
+            self._position = (self.lease.term, self.stored_position())
+        return self._position[1]
+
+    def _save_position(self, position: int) -> None:
+        try:
+            self.app.process_recorder.insert_tracking(Tracking(OUTBOX, position))
+        except Exception:
+            self._position = None  # it may have committed, or another replica saved it
+            raise
+        self._position = (self.lease.term, position)
+
     def backlog(self) -> int:
-        done = max(self.position(), self._passed)  # a range held back is not waiting
+        done = max(self.stored_position(), self._passed)  # a range held back is not waiting
         return max((self.app.process_recorder.max_notification_id() or 0) - done, 0)
 
     def pump(self) -> int:
@@ -124,11 +140,11 @@ class OutboxRelay:
         if not body["events"]:
             self._passed = body["last"]
             if self._passed - position >= HELD_BACK:
-                self.app.process_recorder.insert_tracking(Tracking(OUTBOX, self._passed))
+                self._save_position(self._passed)
             return body["last"] - start + 1
         body["first"] = position + 1
         self._publish(body)
-        self.app.process_recorder.insert_tracking(Tracking(OUTBOX, body["last"]))
+        self._save_position(body["last"])
         self._passed = body["last"]
         return body["last"] - start + 1
 

@@ -143,7 +143,8 @@ def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_st
     postgres_env, amqp_uri
 ):
     """Two replicas of registry share a PostgreSQL schema: one relay holds the lease and
-    publishes each event once; when its replica stops, the other's publishes what follows."""
+    publishes each event once; when its replica stops, the other's publishes what follows, and
+    a relay taking the lease back goes on from where the other stopped."""
     first = RegistryApplication(store_env("registry", postgres_env))
     second = RegistryApplication(store_env("registry", postgres_env))
     with Connection(amqp_uri) as connection:
@@ -158,12 +159,15 @@ def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_st
         second.ingest([validate_report(proposal("B"))])
         assert relays[1].pump() == 2
         relays[1].stop()
+        first.ingest([validate_report(proposal("C"))])
+        assert relays[0].pump() == 2  # the lease again, and the position the other saved
+        relays[0].stop()
 
         bodies = []
         while (message := queue(connection.channel()).get(no_ack=True)) is not None:
             bodies.append(json.loads(message.body))
-    assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4)]
-    assert [e["payload"]["project_code"] for b in bodies for e in b["events"]] == ["A", "B"]
+    assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4), (5, 6)]
+    assert [e["payload"]["project_code"] for b in bodies for e in b["events"]] == ["A", "B", "C"]
     first.close()
     second.close()
 
