@@ -72,10 +72,15 @@ def _postgres_rows(recorder, after: Mapping[UUID, int]) -> list[StoredEvent]:
 def _postgres_select(recorder, after: Mapping[UUID, int]) -> list[StoredEvent]:
     from psycopg.sql import SQL, Identifier
 
+    # One index range scan per aggregate, whatever the planner estimates: the LATERAL subquery
+    # with OFFSET 0 cannot be flattened into a join. As a plain join, the plan PostgreSQL kept
+    # for the prepared statement hash-joined the whole table (18 ms instead of 0.1 on 70,000
+    # rows not analyzed yet), and a batch of single reports waited for it each time.
     statement = SQL(
         "SELECT e.originator_id, e.originator_version, e.topic, e.state "
         "FROM unnest(%s::uuid[], %s::bigint[]) AS held(id, version) "
-        "JOIN {}.{} AS e ON e.originator_id = held.id AND e.originator_version > held.version "
+        "CROSS JOIN LATERAL (SELECT * FROM {}.{} AS stored WHERE stored.originator_id = held.id "
+        "AND stored.originator_version > held.version OFFSET 0) AS e "
         "ORDER BY e.originator_id, e.originator_version"
     ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
     with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
