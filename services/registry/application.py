@@ -259,8 +259,9 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
         return wire["type"] in FOLLOWED
 
     def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
-        for _ in range(SAVE_ATTEMPTS):
-            if self.position(upstream) >= tracking.notification_id:
+        for attempt in range(SAVE_ATTEMPTS):
+            # receive() checked the position before the first try; a retry checks it again
+            if attempt and self.position(upstream) >= tracking.notification_id:
                 return  # another replica got there first
             batch = Batch(self, self.aggregates)
             followed = [e for e in events if e["type"] in FOLLOWED]
