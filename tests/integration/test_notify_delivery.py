@@ -38,14 +38,6 @@ RETRY = RetryPolicy(max_attempts=5, first_delay=timedelta(minutes=1))
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
     with WebhookReceiver().running() as receiver:
         yield receiver

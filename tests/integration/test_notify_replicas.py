@@ -28,14 +28,6 @@ from tests.notify_support import (
 RETRY = RetryPolicy(max_attempts=5, first_delay=timedelta(minutes=1))
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 class Replicas:
     """notify replicas sharing one store, each with its own directory for circulars."""
 
