@@ -8,7 +8,6 @@ applying it (DESIGN §5.2).
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -42,7 +41,7 @@ STORE_DOWN = (
     psycopg.InterfaceError,
 )
 STORE_DOWN_NAMES = frozenset(error.__name__ for error in STORE_DOWN)  # as nameko reports them
-AGGREGATES_KEPT = int(os.environ.get("AGGREGATES_KEPT", "20000"))
+AGGREGATES_KEPT = 20_000  # per process (AggregateCache): projects, their milestones, records
 
 
 class Receipt(Aggregate):
