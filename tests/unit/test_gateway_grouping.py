@@ -56,6 +56,19 @@ def wait_for_waiting(group: GroupCommit, owner: str, count: int) -> None:
         time.sleep(0.001)
 
 
+def busy(
+    owner: str, service: SlowService | None = None, **options: int
+) -> tuple[SlowService, GroupCommit, dict, threading.Thread]:
+    """A group whose service has taken a first call ("a") from a thread and holds it until
+    `service.release` is set: the service, the group, the answers by first id, that thread."""
+    service = service or SlowService()
+    group = GroupCommit(service, **options)
+    answers: dict = {}
+    first = call_in_thread(group, owner, reports("a"), answers)
+    assert service.first_arrived.wait(5)
+    return service, group, answers, first
+
+
 def test_an_idle_service_gets_each_call_at_once_and_alone():
     service = SlowService()
     service.release.set()
@@ -67,11 +80,7 @@ def test_an_idle_service_gets_each_call_at_once_and_alone():
 
 
 def test_callers_waiting_behind_a_busy_service_go_together_in_arrival_order():
-    service = SlowService()
-    group = GroupCommit(service, in_flight=1)
-    answers: dict = {}
-    first = call_in_thread(group, "tracking", reports("a"), answers)
-    assert service.first_arrived.wait(5)
+    service, group, answers, first = busy("tracking", in_flight=1)
     waiting = []
     for batch in (reports("b"), reports("c", "d"), reports("e")):
         waiting.append(call_in_thread(group, "tracking", batch, answers))
@@ -92,11 +101,7 @@ def test_callers_waiting_behind_a_busy_service_go_together_in_arrival_order():
 
 
 def test_a_group_never_exceeds_the_largest_call_a_service_takes():
-    service = SlowService()
-    group = GroupCommit(service, max_reports=3, in_flight=1)
-    answers: dict = {}
-    first = call_in_thread(group, "registry", reports("a"), answers)
-    assert service.first_arrived.wait(5)
+    service, group, answers, first = busy("registry", max_reports=3, in_flight=1)
     waiting = []
     for batch in (reports("b", "c"), reports("d"), reports("e", "f")):
         waiting.append(call_in_thread(group, "registry", batch, answers))
@@ -110,11 +115,7 @@ def test_a_group_never_exceeds_the_largest_call_a_service_takes():
 
 
 def test_a_failed_group_call_fails_each_of_its_callers_and_no_one_else():
-    service = SlowService(fail_call=2)
-    group = GroupCommit(service, in_flight=1)
-    answers: dict = {}
-    first = call_in_thread(group, "registry", reports("a"), answers)
-    assert service.first_arrived.wait(5)
+    service, group, answers, first = busy("registry", SlowService(fail_call=2), in_flight=1)
     waiting = [call_in_thread(group, "registry", reports("b"), answers)]
     wait_for_waiting(group, "registry", 1)
     waiting.append(call_in_thread(group, "registry", reports("c"), answers))
@@ -150,11 +151,7 @@ def test_many_concurrent_callers_each_get_exactly_their_own_outcomes(callers):
 
 
 def test_a_second_call_crosses_while_the_service_works_on_the_first():
-    service = SlowService()
-    group = GroupCommit(service, in_flight=2)
-    answers: dict = {}
-    first = call_in_thread(group, "tracking", reports("a"), answers)
-    assert service.first_arrived.wait(5)
+    service, group, answers, first = busy("tracking", in_flight=2)
 
     assert group.forward("tracking", reports("b")) == [{"event_id": "b", "status": "accepted"}]
     assert "a" not in answers  # still held
