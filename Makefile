@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-API := services/gateway/api/zhaoshang_pb2.py
+API := zhaoshang/api/zhaoshang_pb2.py
 # checkov pins packaging<24, older than pytest allows: it gets a venv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
 NAME ?=
@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(API): $(STAMP) proto/zhaoshang/v1/*.proto services/gateway/codegen.py
-	$(PY) -m services.gateway.codegen
+$(API): $(STAMP) proto/zhaoshang/v1/*.proto tools/codegen.py
+	$(PY) -m tools.codegen
 
 $(CHECKOV): deploy/checkov-requirements.txt
 	$(PYTHON) -m venv $(VENV)/checkov
@@ -28,10 +28,10 @@ $(CHECKOV): deploy/checkov-requirements.txt
 install: $(STAMP) $(API) $(CHECKOV)
 
 run: install
-	$(PY) -m services.run $(ARGS)
+	$(PY) -m tools.run $(ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check services tests
+	$(VENV)/bin/ruff check services zhaoshang tools tests bench
 	$(VENV)/bin/lint-imports
 
 test: lint
@@ -50,4 +50,4 @@ bench: install
 	$(PY) -m bench $(if $(NAME),--name $(NAME),)
 
 clean:
-	rm -rf $(VENV) var services/gateway/api
+	rm -rf $(VENV) var zhaoshang/api

@@ -1,6 +1,6 @@
 """Reports through gRPC into the ranking, on PostgreSQL, the system running as processes.
 
-- `ingest_batched_events_per_s`: a load of many projects (services/loadgen.py) sent by a few
+- `ingest_batched_events_per_s`: a load of many projects (tools/loadgen.py) sent by a few
   concurrent senders in batches of 500, from the first call until scoring has applied every
   stored event (its positions in registry's and tracking's logs, read from its store).
 - `ingest_single_events_per_s`: another load, one event per call, from many senders: the
@@ -40,9 +40,9 @@ from psycopg import sql
 import services.registry.domain  # their event classes name the public topics
 import services.tracking.domain  # noqa: F401
 from bench.pg import PG, pg_env
-from services.common.relay import public_topics
-from services.loadgen import Answered, Sender, generate_load, sender_streams
-from services.run import Supervisor, wait_for_gateway
+from services.kernel.bus.relay import public_topics
+from tools.loadgen import Answered, Sender, generate_load, sender_streams
+from tools.run import Supervisor, wait_for_gateway
 
 BATCHED_REPORTS = int(os.environ.get("BENCH_BATCHED_REPORTS", "50000"))
 SINGLE_REPORTS = int(os.environ.get("BENCH_SINGLE_REPORTS", "10000"))
@@ -156,7 +156,7 @@ def notification_ids(conn: psycopg.Connection) -> dict[str, tuple[str, int]]:
 
 def stored_heads(conn: psycopg.Connection) -> dict[str, int]:
     """The last public event in each upstream's log (what follows it, receipts and checkpoints
-    alone, is never sent to scoring: services/common/relay.py)."""
+    alone, is never sent to scoring: services/kernel/bus/relay.py)."""
     heads = {}
     topics = public_topics()
     for service in UPSTREAMS:
@@ -324,7 +324,7 @@ def run() -> list[dict]:
             "ratio": round(batched["rate"] / baseline, 4),
             "answered_events_per_s": round(batched["answered_rate"], 1),
             "call_ms": _rounded(batched["call_ms"]),
-            "detail": f"{batched['events']} reports (services/loadgen.py, 17 市州 + office) from "
+            "detail": f"{batched['events']} reports (tools/loadgen.py, 17 市州 + office) from "
             f"{BATCH_SENDERS} concurrent senders in batches of {BATCH} over gRPC, from the first "
             f"call until scoring had applied every stored event; {where}; baseline: {base}",
         },

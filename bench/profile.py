@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.ingest import BATCH, BATCH_SENDERS, running_system, send, wait_until_applied
-from services.loadgen import generate_load
+from tools.loadgen import generate_load
 
 PROCESSES = ("gateway", "registry", "tracking", "scoring")
 OUT = Path("var/profile")

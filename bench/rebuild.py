@@ -3,13 +3,13 @@ PostgreSQL, straight from registry's and tracking's stores.
 
 The events are written first, by the services' own applications (registry and tracking, as
 their nameko entrypoints call them, without the bus or gRPC), in batches of 1,000 reports:
-load-generator quarters (services/loadgen.py) with distinct project codes, until the two logs
+load-generator quarters (tools/loadgen.py) with distinct project codes, until the two logs
 hold a million events, in a database created here and dropped afterwards.
 
 The rebuild reads both notification logs in pages of 100,000 rows — the rows of the event types
 scoring reads, selected by topic in the query (receipts and the rest are never sent), the next
 page fetched while this one is worked on — turns each row into its wire event straight from the
-stored JSON (services/common/logread.py), folds them into facts and ranks the four quarters of
+stored JSON (services/kernel/store/logread.py), folds them into facts and ranks the four quarters of
 2020 (services/scoring/rebuild.py). Its rate is stored events covered per second. Baseline, in
 the same run on the same database: the eventsourcing library reading the same notification logs
 (`select_notifications`) and decoding every event (`mapper.to_domain_event`).
@@ -34,12 +34,11 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from bench.pg import PG, pg_env
-from services.common.contracts import OWNER, validate_report
-from services.common.logread import WireReader
-from services.common.reference import reference
-from services.common.store import ServiceApplication, store_env
-from services.common.wire import json_safe
-from services.loadgen import generate_load
+from services.kernel.contract.contracts import OWNER, validate_report
+from services.kernel.contract.wire import json_safe
+from services.kernel.reference.reference import reference
+from services.kernel.store.environment import ServiceApplication, store_env
+from services.kernel.store.logread import WireReader
 from services.registry import domain as registry_domain
 from services.registry.application import RegistryApplication
 from services.scoring.application import load_policy_file
@@ -47,6 +46,7 @@ from services.scoring.domain import READ_TYPES, Facts, ranking_hash
 from services.scoring.rebuild import UPSTREAMS, Units, rank
 from services.tracking import domain as tracking_domain
 from services.tracking.application import TrackingApplication, leader_keys, project_codes
+from tools.loadgen import generate_load
 
 NAME = "rebuild_events_per_s"
 TARGET_EVENTS = 1_000_000

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from services.common.reference import reference
+from services.kernel.reference.reference import reference
 from services.notify.application import NotifyApplication
 from services.notify.config import Leader, Recipients, UnitContacts, Webhook
 from services.notify.domain import RetryPolicy

@@ -11,8 +11,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from services.gateway.api import zhaoshang_pb2 as pb
 from services.gateway.rpc import Rpc
+from zhaoshang.api import zhaoshang_pb2 as pb
 
 VERIFIED_STORES = ("registry", "tracking", "scoring")
 LOG_SERVICES = ("registry", "tracking")

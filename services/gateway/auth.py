@@ -44,7 +44,7 @@ from typing import Any
 import grpc
 import yaml
 
-from services.common.contracts import is_known_source
+from services.kernel.contract.contracts import is_known_source
 
 API_KEY_HEADER = "x-api-key"
 PROTECTED = "/zhaoshang.v1."  # every method of the public API; health and reflection stay open

@@ -1,12 +1,12 @@
 """Group commit: concurrent calls forwarding reports to one service share one RPC.
 
-A service applies its report calls one after another (services/common/reports.py), each in its
-own transaction, and each call pays the bus's round trip, the service's look-ups elsewhere
-(tracking asks registry for the projects' states) and a commit. When many systems send single
-reports at once, most of that is paid again for every report. So, per owning service, one
-call is on its way at a time (`in_flight`); calls arriving meanwhile wait and then go
-together in the next one, as one run of reports in arrival order. Nothing waits when the
-service is idle, and the busier it is, the more each call carries.
+A service applies its report calls one after another (services/kernel/ingest/reports.py), each
+in its own transaction, and each call pays the bus's round trip, the service's look-ups
+elsewhere (tracking asks registry for the projects' states) and a commit. When many systems send
+single reports at once, most of that is paid again for every report. So, per owning service, one
+call is on its way at a time (`in_flight`); calls arriving meanwhile wait and then go together
+in the next one, as one run of reports in arrival order. Nothing waits when the service is idle,
+and the busier it is, the more each call carries.
 
 Reports of different callers in one run do not depend on each other's order: each caller's
 own order is kept (its runs are forwarded one after another, planning.py), and reports are

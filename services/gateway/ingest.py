@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.common import contracts
-from services.common.contracts import Report
 from services.gateway.grouping import GroupCommit
 from services.gateway.planning import Run, plan
 from services.gateway.rpc import Rpc, ServiceFailed
+from services.kernel.contract import contracts
+from services.kernel.contract.contracts import Report
 
 REJECTED = "rejected"
 

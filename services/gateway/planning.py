@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.common import contracts
-from services.common.contracts import Report
+from services.kernel.contract import contracts
+from services.kernel.contract.contracts import Report
 
 
 @dataclass

@@ -22,20 +22,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.contracts import is_known_source
-from services.common.observability import (
-    Metrics,
-    broker_check,
-    configure_logging,
-    dead_letters,
-    http_address,
-    serve_http,
-)
-from services.common.reference import reference
 from services.gateway import audit
 from services.gateway.amqp_ingest import DEAD_SUFFIX, INGEST_QUEUE, AmqpIngest
-from services.gateway.api import zhaoshang_pb2 as pb
-from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
 from services.gateway.auth import AmqpUsers, Authenticator, KeyStore, Unauthenticated
 from services.gateway.config import Config
 from services.gateway.ingest import BatchTooLarge, Ingestor, SentBatch, Undecodable, field_error
@@ -46,6 +34,18 @@ from services.gateway.rpc import (
     ServiceRefused,
     ServiceUnavailable,
 )
+from services.kernel.contract.contracts import is_known_source
+from services.kernel.process.observability import (
+    Metrics,
+    broker_check,
+    configure_logging,
+    dead_letters,
+    http_address,
+    serve_http,
+)
+from services.kernel.reference.reference import reference
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 

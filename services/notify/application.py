@@ -18,7 +18,7 @@ webhook, never twice.
 
 Replicas: the queues are single-active-consumer, so one replica at a time answers publications,
 and the timers run on one replica at a time, the holder of the `notify.timers` lease
-(services/common/lease.py); either may be a different replica. Each replica's notices and
+(services/kernel/store/lease.py); either may be a different replica. Each replica's notices and
 progress follow the store's own log (`follow_log`) before they are used, so what one replica
 saved, another sees. A replica taking the lease over records the deliveries left "sending" as
 interrupted, as a restarted one does. The circular's files are a rendering of the stored
@@ -41,11 +41,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
-from services.common import ids
-from services.common.consumer import ConsumerApplication
-from services.common.lease import Lease
-from services.common.reference import Reference, reference
-from services.common.store import event_topics
+from services.kernel.bus.consumer import ConsumerApplication
+from services.kernel.contract import ids
+from services.kernel.reference.reference import Reference, reference
+from services.kernel.store.environment import event_topics
+from services.kernel.store.lease import Lease
 from services.notify import circular, notices
 from services.notify.chart import totals_chart
 from services.notify.config import Recipients

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from services.common.reference import reference
-from services.common.store import store_env, var_dir
+from services.kernel.reference.reference import reference
+from services.kernel.store.environment import store_env, var_dir
 from services.notify.application import NotifyApplication
 from services.notify.config import NotifySettings, load_recipients
 from services.notify.domain import EMAIL, WEBHOOK

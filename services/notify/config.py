@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from services.common.reference import Reference
+from services.kernel.reference.reference import Reference
 from services.notify.domain import EMAIL, WEBHOOK, ReminderSchedule, RetryPolicy
 from services.notify.notices import OFFICE
 

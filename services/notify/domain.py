@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.common import ids
+from services.kernel.contract import ids
 
 # What a notice is about.
 CIRCULAR = "circular"  # the quarter's circular (通报), to every unit that receives circulars

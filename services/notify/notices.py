@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.common.reference import Reference
+from services.kernel.reference.reference import Reference
 from services.notify.circular import ISSUER, PLAN, date_zh, quarter_zh, title
 from services.notify.domain import Stage
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.nameko_support import (
+from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
@@ -14,7 +14,7 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
-from services.common.observability import Observability
+from services.kernel.process.observability import Observability
 from services.notify.application import NotifyApplication
 from services.notify.bootstrap import build
 

@@ -1,9 +1,9 @@
 """Registry: the use cases on projects and leaders, in simple values.
 
-Reports are applied under the sender's jurisdiction (services/common/jurisdiction.py); one it may
-not send is recorded as a refusal and changes nothing. Registry also consumes tracking's events,
-exactly once in effect like scoring, to keep the 开工 list (二): a project moves onto it with its
-first construction start and off it when that start is rejected or retracted.
+Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py);
+one it may not send is recorded as a refusal and changes nothing. Registry also consumes
+tracking's events, exactly once in effect like scoring, to keep the 开工 list (二): a project moves
+onto it with its first construction start and off it when that start is rejected or retracted.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from services.common import ids
-from services.common.consumer import ConsumerApplication
-from services.common.contracts import Report
-from services.common.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.common.reference import Reference, reference
-from services.common.refusals import list_refusals, record_refusal, record_refusals
-from services.common.reports import SAVE_ATTEMPTS, Batch, ReportApplication
-from services.common.rules import RuleBroken
-from services.common.store import event_topics
+from services.kernel.bus.consumer import ConsumerApplication
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.ingest.refusals import list_refusals, record_refusal, record_refusals
+from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportApplication
+from services.kernel.reference.reference import Reference, reference
+from services.kernel.store.environment import event_topics
 from services.registry.domain import (
     FIVE_ONES,
     LIST_NAMES_ZH,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.audit import verify_log
-from services.common.contracts import Report
-from services.common.nameko_support import (
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.wire import json_safe
+from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     EventSourcedApplication,
     catch_up,
@@ -19,9 +19,9 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
-from services.common.observability import Observability
-from services.common.store import store_env
-from services.common.wire import json_safe
+from services.kernel.process.observability import Observability
+from services.kernel.store.audit import verify_log
+from services.kernel.store.environment import store_env
 from services.registry.application import RegistryApplication
 
 

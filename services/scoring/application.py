@@ -21,12 +21,12 @@ import yaml
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
 
-from services.common import ids
-from services.common.consumer import ConsumerApplication
-from services.common.contracts import Report
-from services.common.reference import DATA_DIR, Reference, reference
-from services.common.reports import Batch, ReportApplication
-from services.common.rules import RuleBroken
+from services.kernel.bus.consumer import ConsumerApplication
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.ingest.reports import Batch, ReportApplication
+from services.kernel.reference.reference import DATA_DIR, Reference, reference
 from services.scoring.domain import (
     Facts,
     Ledger,

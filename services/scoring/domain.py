@@ -36,7 +36,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.common import ids
+from services.kernel.contract import ids
 
 # The indicators (十九) names, by the keys a policy weights them under.
 REGISTRATIONS = "registrations"

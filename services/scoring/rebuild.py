@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from services.common.reference import Reference
+from services.kernel.reference.reference import Reference
 from services.scoring.domain import (
     SHANGHAI,
     DueTask,

@@ -9,9 +9,9 @@ import eventlet
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.audit import verify_log
-from services.common.contracts import Report
-from services.common.nameko_support import (
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     PULL_TIMEOUT_SECONDS,
     EventSourcedApplication,
@@ -20,9 +20,9 @@ from services.common.nameko_support import (
     pull_from,
     upstream_queue,
 )
-from services.common.observability import Observability
-from services.common.rules import RuleBroken
-from services.common.store import store_env
+from services.kernel.process.observability import Observability
+from services.kernel.store.audit import verify_log
+from services.kernel.store.environment import store_env
 from services.scoring.application import OFFICIAL, Read, ScoringApplication
 from services.scoring.domain import ScoringError
 from services.scoring.rebuild import end_of_day

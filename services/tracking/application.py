@@ -1,8 +1,9 @@
 """Tracking: the use cases on milestones, trips, promotion events, tasks and matters.
 
-Reports are applied under the sender's jurisdiction (services/common/jurisdiction.py), with the
-registry state the service looked up for the run (`context`: the projects' facts and lists, the
-leaders' units); one its sender may not send is recorded as a refusal and changes nothing.
+Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py),
+with the registry state the service looked up for the run (`context`: the projects' facts and
+lists, the leaders' units); one its sender may not send is recorded as a refusal and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from uuid import UUID
 
 import yaml
 
-from services.common import ids
-from services.common.contracts import Report
-from services.common.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.common.reference import DATA_DIR, Reference, reference
-from services.common.refusals import list_refusals, record_refusal
-from services.common.reports import Batch, ReportApplication
-from services.common.rules import RuleBroken
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.ingest.refusals import list_refusals, record_refusal
+from services.kernel.ingest.reports import Batch, ReportApplication
+from services.kernel.reference.reference import DATA_DIR, Reference, reference
 from services.tracking.domain import LeaderTrips, ProjectMilestones, UnitRecord
 
 # Lists (二) a project must have reached before each milestone may be reported.

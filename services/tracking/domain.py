@@ -13,9 +13,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.common import ids
-from services.common.jurisdiction import NotPermitted
-from services.common.rules import RuleBroken
+from services.kernel.contract import ids
+from services.kernel.contract.jurisdiction import NotPermitted
+from services.kernel.contract.rules import RuleBroken
 
 REGISTERED = "registered"
 STARTED = "construction_started"

@@ -10,13 +10,13 @@ from decimal import Decimal
 from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
-from services.common.audit import verify_log
-from services.common.contracts import Report
-from services.common.nameko_support import EventSourcedApplication
-from services.common.observability import Observability
-from services.common.reports import STORE_DOWN_NAMES, StoreUnavailable
-from services.common.store import store_env
-from services.common.wire import json_safe
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.wire import json_safe
+from services.kernel.ingest.reports import STORE_DOWN_NAMES, StoreUnavailable
+from services.kernel.process.nameko_support import EventSourcedApplication
+from services.kernel.process.observability import Observability
+from services.kernel.store.audit import verify_log
+from services.kernel.store.environment import store_env
 from services.tracking.application import TrackingApplication, leader_keys, project_codes
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.gateway.client import GatewayClient
-from services.run import Supervisor, wait_for_gateway
 from tests.e2e.credentials import RabbitUsers, new_user_prefix
+from tools.run import Supervisor, wait_for_gateway
+from zhaoshang.client import GatewayClient
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Credentials for a running system in tests, made as an operator would make them.
 
-gRPC: the supervisor issues development API keys for every source (services/run.py); a test
+gRPC: the supervisor issues development API keys for every source (tools/run.py); a test
 calls as a source with `system.client(source)`. AMQP: a RabbitMQ user per source, named
 `<prefix><source>` (the gateway strips `GATEWAY_AMQP_USER_PREFIX`), created in one
 `rabbitmqctl import_definitions` and deleted in one `rabbitmqctl eval` (each rabbitmqctl call

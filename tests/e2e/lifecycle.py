@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from services.run import Supervisor, wait_for_gateway
 from tests.conftest import PG, RABBIT_HOST, rabbitmqctl
 from tests.e2e.conftest import RunningSystem, free_port
 from tests.e2e.credentials import new_user_prefix
+from tools.run import Supervisor, wait_for_gateway
 
 PLAN_DAY = "2020-07-01"
 
@@ -123,7 +123,7 @@ def proposal(
 
 
 def credit_code(first17: str = "91420111MA4K00001") -> str:
-    from services.common.contracts import credit_code_check_character
+    from services.kernel.contract.contracts import credit_code_check_character
 
     return first17 + credit_code_check_character(first17)
 

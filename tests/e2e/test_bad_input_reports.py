@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import grpc
 import pytest
 
-from services.gateway.client import GatewayClient
 from tests.e2e.conftest import RunningSystem
 from tests.e2e.lifecycle import (
     accepted,
@@ -25,6 +24,7 @@ from tests.e2e.lifecycle import (
     the_error,
     unique,
 )
+from zhaoshang.client import GatewayClient
 
 WUHAN, HONGSHAN = "pref:420100", "420111"
 TOMORROW_PLUS_TWO = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()

@@ -20,11 +20,11 @@ import pytest
 import yaml
 from psycopg import sql
 
-from services.common import ids
-from services.demo import by_sender, generate_demo
+from services.kernel.contract import ids
+from tools.demo import by_sender, generate_demo
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICY_FILE = ROOT / "services/common/data/policy-2020.yaml"
+POLICY_FILE = ROOT / "services/kernel/reference/data/policy-2020.yaml"
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def zhaoshang(system, *argv: str) -> subprocess.CompletedProcess:
         "ZHAOSHANG_API_KEY": system.api_keys["office"],
     }
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *argv],
+        [sys.executable, "-m", "zhaoshang.cli", *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -27,7 +27,7 @@ def test_ctrl_c_stops_every_service_once_and_cleanly(amqp_uri, tmp_path):
     }
     # A terminal sends Ctrl-C's SIGINT to its whole foreground process group.
     run = subprocess.Popen(
-        [sys.executable, "-m", "services.run", "--no-demo"],
+        [sys.executable, "-m", "tools.run", "--no-demo"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

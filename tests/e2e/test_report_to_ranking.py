@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psycopg
 
-from services.common.reference import reference
-from services.demo import by_sender, demo_rejects, generate_demo
+from services.kernel.reference.reference import reference
 from tests.oracle import expected_ranking
+from tools.demo import by_sender, demo_rejects, generate_demo
 
 QUARTER = "2020Q3"
 CHUNK = 100

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.run import Supervisor, wait_for_gateway
 from tests.e2e.conftest import free_port
+from tools.run import Supervisor, wait_for_gateway
 
 
 class FaultySystem:

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import psycopg
 
-from services.common.reference import reference
-from services.gateway.api import zhaoshang_pb2 as pb
-from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
-from services.gateway.client import VIEWS, event_to_proto, outcome_from_proto, ranking_from_proto
-from services.loadgen import (
+from services.kernel.reference.reference import reference
+from tests.faults.conftest import FaultySystem
+from tests.oracle import expected_ranking
+from tools.loadgen import (
     RETRYABLE,
     Answered,
     Sender,
@@ -33,15 +32,16 @@ from services.loadgen import (
     metadata,
     sender_streams,
 )
-from tests.faults.conftest import FaultySystem
-from tests.oracle import expected_ranking
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
+from zhaoshang.client import VIEWS, event_to_proto, outcome_from_proto, ranking_from_proto
 
 QUARTER = "2020Q3"
 EARLIER_QUARTER = "2020Q2"  # published while the load is in flight: its circular meets the fault
 SENDERS = 4  # prefecture systems' senders, besides the office's two
 BATCH = 500
 SERVICES = ("registry", "tracking", "scoring", "notify")
-RECEIPT_TOPIC = "services.common.reports:Receipt.Recorded"
+RECEIPT_TOPIC = "services.kernel.ingest.reports:Receipt.Recorded"
 GIVE_UP_SECONDS = 300  # a batch unanswered this long after the start is a hang, not an outage
 
 
@@ -258,7 +258,7 @@ def stored_events(env: dict[str, str]) -> dict[str, list[tuple[str, dict]]]:
 
 def event_state(stored: bytes) -> dict:
     """A stored event's own fields: the JSON inside the hash-chain wrapper, when there is one
-    (services/common/chain.py)."""
+    (services/kernel/store/chain.py)."""
     state = json.loads(bytes(stored))
     return state["event"] if "chain" in state and "event" in state else state
 

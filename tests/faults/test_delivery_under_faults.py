@@ -15,9 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from services.common.queues import consumer_queue
-from services.loadgen import generate_load
-from services.run import NAMEKO_SERVICES, wait_for_gateway
+from services.kernel.bus.queues import consumer_queue
 from tests.e2e.conftest import free_port
 from tests.faults.conftest import (
     FaultySystem,
@@ -26,6 +24,8 @@ from tests.faults.conftest import (
     rabbitmqctl,
 )
 from tests.faults.harness import Load, check_recovered, run_under_fault
+from tools.loadgen import generate_load
+from tools.run import NAMEKO_SERVICES, wait_for_gateway
 
 REPORTS = 50_000
 

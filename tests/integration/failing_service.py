@@ -3,8 +3,8 @@ would make a service fail (run by tests/integration/test_dead_letters.py with `n
 
 from __future__ import annotations
 
-from services.common.nameko_support import consume
-from services.common.queues import consumer_queue
+from services.kernel.bus.queues import consumer_queue
+from services.kernel.process.nameko_support import consume
 
 
 class Failing:

@@ -1,4 +1,4 @@
-"""The aggregates a service keeps between batches (services/common/reports.py AggregateCache)
+"""The aggregates a service keeps between batches (services/kernel/ingest/reports.py AggregateCache)
 never make it decide on an old state: two replicas write the same project in turn, on SQLite
 and on PostgreSQL."""
 
@@ -11,13 +11,13 @@ from datetime import date
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from services.common import ids
-from services.common.audit import verify_log
-from services.common.contracts import validate_report
-from services.common.reports import Batch
-from services.common.store import store_env as service_store_env
-from services.demo import generate_demo
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import validate_report
+from services.kernel.ingest.reports import Batch
+from services.kernel.store.audit import verify_log
+from services.kernel.store.environment import store_env as service_store_env
 from services.registry.application import RegistryApplication
+from tools.demo import generate_demo
 
 CODE = "CACHE-1"
 PROJECT = ids.project_id(CODE)

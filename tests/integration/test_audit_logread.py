@@ -1,4 +1,4 @@
-"""Reading stored rows straight into wire events (services/common/logread.py, the rebuild
+"""Reading stored rows straight into wire events (services/kernel/store/logread.py, the rebuild
 benchmark's path) gives exactly what the library's decoding and `wire_event` give, and so the
 same rankings."""
 
@@ -11,13 +11,12 @@ import pytest
 import yaml
 
 from bench.rebuild import ingest
-from services.common.chain import seal, unseal
-from services.common.contracts import validate_report
-from services.common.logread import WireReader
-from services.common.reference import reference
-from services.common.store import store_env as service_store_env
-from services.common.wire import wire_event
-from services.demo import generate_demo
+from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.wire import wire_event
+from services.kernel.reference.reference import reference
+from services.kernel.store.chain import seal, unseal
+from services.kernel.store.environment import store_env as service_store_env
+from services.kernel.store.logread import WireReader
 from services.registry.application import RegistryApplication
 from services.scoring.application import (
     DEFAULT_POLICY_FILE,
@@ -28,6 +27,7 @@ from services.scoring.application import (
 from services.scoring.domain import Facts, ranking_hash
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, rank
 from services.tracking.application import TrackingApplication
+from tools.demo import generate_demo
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.common import ids
-from services.common.audit import CheckpointSealer, verify_log
-from services.common.chain import inner_state
-from services.common.contracts import validate_report
-from services.common.store import store_env as service_store_env
-from services.demo import generate_demo
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import validate_report
+from services.kernel.store.audit import CheckpointSealer, verify_log
+from services.kernel.store.chain import inner_state
+from services.kernel.store.environment import store_env as service_store_env
 from services.registry.application import RegistryApplication
+from tools.demo import generate_demo
 
 CODES = ("AUDIT-1", "AUDIT-2", "AUDIT-3")
 

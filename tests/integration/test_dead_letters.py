@@ -10,7 +10,7 @@ import time
 
 from kombu import Connection, Producer
 
-from services.common.queues import (
+from services.kernel.bus.queues import (
     DELIVERY_LIMIT,
     consumer_queue,
     dead_letter_queue,
@@ -18,7 +18,7 @@ from services.common.queues import (
     events_exchange,
     replay_dead_letters,
 )
-from services.deadletters import dead_count, show
+from zhaoshang.deadletters import dead_count, show
 
 
 def receive(connection: Connection, queue, fail: bool, quiet: float = 1.0) -> list[str]:
@@ -72,11 +72,11 @@ def test_a_message_failing_every_time_is_dead_lettered_then_replayed(amqp_uri):
 
 
 def test_the_command_knows_every_queue_a_service_consumes():
-    from services.deadletters import QUEUES
     from services.gateway.amqp_ingest import INGEST_QUEUE
     from services.notify.service import NotifyService
     from services.registry.service import RegistryService
     from services.scoring.service import ScoringService
+    from zhaoshang.deadletters import QUEUES
 
     consumed = {
         queue.name

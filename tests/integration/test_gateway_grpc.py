@@ -13,12 +13,12 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from services.gateway.api import zhaoshang_pb2 as pb
-from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
-from services.gateway.client import GatewayClient
 from services.gateway.config import Config
 from services.gateway.rpc import ServiceUnavailable
 from services.gateway.server import SERVICES, serve
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
+from zhaoshang.client import GatewayClient
 
 RANKING = {
     "quarter": "2020Q2",

@@ -56,7 +56,7 @@ class Replicas:
 
 @pytest.fixture
 def replicas(postgres_env, tmp_path, smtp) -> Iterator[Replicas]:
-    from services.common.store import ensure_postgres_schema
+    from services.kernel.store.environment import ensure_postgres_schema
 
     made = Replicas(postgres_env, tmp_path, smtp)
     ensure_postgres_schema(made.env)

@@ -23,12 +23,12 @@ import grpc
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common.contracts import validate_report
-from services.common.observability import Metrics, broker_check, serve_http
-from services.gateway.api import zhaoshang_pb2 as pb
-from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
 from services.gateway.config import Config
 from services.gateway.server import serve
+from services.kernel.contract.contracts import validate_report
+from services.kernel.process.observability import Metrics, broker_check, serve_http
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.rabbit
 

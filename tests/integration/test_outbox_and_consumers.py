@@ -10,9 +10,9 @@ import uuid
 import pytest
 from kombu import Connection, Queue
 
-from services.common.contracts import validate_report
-from services.common.relay import OutboxRelay, events_exchange
-from services.common.store import store_env
+from services.kernel.bus.relay import OutboxRelay, events_exchange
+from services.kernel.contract.contracts import validate_report
+from services.kernel.store.environment import store_env
 from services.registry.application import RegistryApplication
 from services.scoring.application import ScoringApplication
 

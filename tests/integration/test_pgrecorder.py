@@ -1,4 +1,4 @@
-"""The services' PostgreSQL recorder (services/common/pgrecorder.py) stores what the library's
+"""The services' PostgreSQL recorder (services/kernel/store/pgrecorder.py) stores what the library's
 own would, in the same order, and refuses a version written twice as the library's does."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
 
-from services.common.pgrecorder import ArrayInsertProcessRecorder
-from services.common.store import ServiceApplication, store_env
+from services.kernel.store.environment import ServiceApplication, store_env
+from services.kernel.store.pgrecorder import ArrayInsertProcessRecorder
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.common import ids
-from services.common.contracts import (
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import (
     DEPARTMENT_ROLES,
     EVENT_TYPES,
     MILESTONE_TYPES,
@@ -26,7 +26,7 @@ from services.common.contracts import (
     error,
     validate_report,
 )
-from services.common.reference import reference
+from services.kernel.reference.reference import reference
 
 TODAY = date(2020, 9, 15)
 HUAWEI_CREDIT_CODE = "914403001922038216"  # 华为技术有限公司, a published code
@@ -169,8 +169,8 @@ def test_every_type_has_a_valid_example_that_passes_and_round_trips(make_report,
 def test_reports_cross_the_bus_unchanged_without_being_validated_again():
     """Services rebuild what the gateway validated from its primitive form (from_primitive):
     every report of the demo and of a load comes out equal, typed alike, with its digest."""
-    from services.demo import generate_demo
-    from services.loadgen import generate_load
+    from tools.demo import generate_demo
+    from tools.loadgen import generate_load
 
     raws = generate_demo("2020Q3") + generate_load(2000, seed=5)
     for raw in raws:

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.contracts import ReportInvalid, validate_report
-from services.common.reference import reference
-from services.demo import demo_rejects, generate_demo
+from services.kernel.contract.contracts import ReportInvalid, validate_report
+from services.kernel.reference.reference import reference
 from tests.oracle import expected_ranking, score_units
+from tools.demo import demo_rejects, generate_demo
 
 QUARTER = "2020Q3"
 FIRST, LAST = date(2020, 7, 1), date(2020, 9, 30)
@@ -367,7 +367,7 @@ def test_the_oracle_adds_the_fortune_500_bonus_and_takes_off_retractions_and_lat
 def test_a_load_split_by_subject_keeps_each_project_and_leader_in_one_stream_in_order():
     """The single-event benchmark's senders: many per 市州, each project's and leader's reports
     in one sender's stream, in publication order, every report sent exactly once."""
-    from services.loadgen import generate_load, sender_streams
+    from tools.loadgen import generate_load, sender_streams
 
     load = generate_load(3000, seed=3)
     senders = sender_streams(load, 24, office=8, by_subject=True)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from deploy.render import KustomizeError, render
-from services.common.queues import consumer_queue
+from services.kernel.bus.queues import consumer_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

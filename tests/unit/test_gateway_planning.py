@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from services.common.contracts import validate_report
-from services.demo import generate_demo
 from services.gateway.planning import plan
+from services.kernel.contract.contracts import validate_report
+from tools.demo import generate_demo
 
 
 def report(type_: str, **payload) -> dict:

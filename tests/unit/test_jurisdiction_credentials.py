@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from services.common.jurisdiction import Jurisdictions, NotPermitted
-from services.common.reference import reference
-from services.demo import by_sender, generate_demo
 from services.gateway import auth
 from services.gateway.auth import AmqpUsers, KeyStore, Unauthenticated, issue_key, read_keys
+from services.kernel.contract.jurisdiction import Jurisdictions, NotPermitted
+from services.kernel.reference.reference import reference
+from tools.demo import by_sender, generate_demo
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from services.common import ids
+from services.kernel.contract import ids
 from services.registry.application import RegistryApplication
 from services.registry.domain import SIGNED, STARTED, Project
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from eventsourcing.persistence import StoredEvent
 
-from services.common import ids
+from services.kernel.contract import ids
 from services.notify.config import Recipients
 from services.notify.domain import CIRCULAR, REMINDER, SUMMONS, Circular
 from tests.notify_support import (

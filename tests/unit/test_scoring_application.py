@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.common.contracts import validate_report
+from services.kernel.contract.contracts import validate_report
 from services.scoring.application import ScoringApplication
 from services.scoring.domain import canonical_json
 
-POLICY_FILE = Path(__file__).parents[2] / "services/common/data/policy-2020.yaml"
+POLICY_FILE = Path(__file__).parents[2] / "services/kernel/reference/data/policy-2020.yaml"
 WUHAN, HUANGSHI, SHIYAN = "420100", "420200", "420300"
 
 

@@ -25,7 +25,7 @@ from services.scoring.domain import (
     ranking_hash,
 )
 
-POLICY_FILE = Path(__file__).parents[2] / "services/common/data/policy-2020.yaml"
+POLICY_FILE = Path(__file__).parents[2] / "services/kernel/reference/data/policy-2020.yaml"
 
 WUHAN, HUANGSHI, SHIYAN, SHENNONGJIA = "420100", "420200", "420300", "429021"
 PREFECTURES = [

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid5
 
-from services.common.contracts import MILESTONE_TYPES, OWNER, credit_code_check_character
-from services.common.reference import PREFECTURES_AND_COUNTIES, Reference, reference
+from services.kernel.contract.contracts import MILESTONE_TYPES, OWNER, credit_code_check_character
+from services.kernel.reference.reference import PREFECTURES_AND_COUNTIES, Reference, reference
 
 # Fixed: changing it would change every demo event id, and a re-run would no longer be a resend.
 NAMESPACE = UUID("0b7a4a52-1f0e-5c53-9d0a-2f6d8e3c9b41")

@@ -22,14 +22,17 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
-from services.common import contracts, ids
-from services.common.bulk import select_events_after
-from services.common.contracts import Report
-from services.common.cooperative import PAUSE_EVERY, let_others_run
-from services.common.relay import read_message
-from services.common.rules import RuleBroken
-from services.common.store import ServiceApplication
-from services.common.wire import wire_event
+from services.kernel.bus.relay import read_message
+from services.kernel.contract import contracts, ids
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.wire import wire_event
+from services.kernel.cooperative import PAUSE_EVERY, let_others_run
+from services.kernel.store.bulk import select_events_after
+from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.topics import answer_to_old_names
+
+answer_to_old_names(__name__)
 
 ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
 SAVE_ATTEMPTS = 6

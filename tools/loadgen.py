@@ -29,9 +29,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from services.common.contracts import OWNER
-from services.common.reference import Reference, reference
-from services.demo import (
+from services.kernel.contract.contracts import OWNER
+from services.kernel.reference.reference import Reference, reference
+from tools.demo import (
     DESTINATIONS,
     INVESTORS,
     OPENED_NOT_BUILT,
@@ -40,7 +40,7 @@ from services.demo import (
     credit_code,
     quarter_bounds,
 )
-from services.gateway.client import event_to_proto, outcome_from_proto
+from zhaoshang.client import event_to_proto, outcome_from_proto
 
 # Fixed: changing it would change every event id, and a re-run would no longer be a resend.
 NAMESPACE = UUID("5d0c1b8e-8f53-5b7e-9c61-3a2f0e7d4b90")
@@ -413,8 +413,8 @@ class Sender(threading.Thread):
         self.log = SendLog()
 
     def run(self) -> None:
-        from services.gateway.api import zhaoshang_pb2 as pb
-        from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
+        from zhaoshang.api import zhaoshang_pb2 as pb
+        from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 
         with channel(self.target) as grpc_channel:
             stub = pb_grpc.IngestStub(grpc_channel)

@@ -19,8 +19,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from services.gateway.api import zhaoshang_pb2 as pb
-from services.gateway.api import zhaoshang_pb2_grpc as pb_grpc
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 
 VIEWS = {"official": pb.GetRankingRequest.OFFICIAL, "provisional": pb.GetRankingRequest.PROVISIONAL}
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024

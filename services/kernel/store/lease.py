@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from services.common.store import ServiceApplication
+from services.kernel.store.environment import ServiceApplication
 
 
 class Lease:

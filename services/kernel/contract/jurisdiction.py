@@ -9,7 +9,7 @@
   tasks, matters).
 
 A report outside its sender's jurisdiction raises `NotPermitted`; the owning service records it
-as a refusal (services/common/refusals.py) and applies nothing. Standard library only: the
+as a refusal (services/kernel/ingest/refusals.py) and applies nothing. Standard library only: the
 applications build a `Jurisdiction` from the reference data and domain code asks it.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.rules import RuleBroken
+from services.kernel.contract.rules import RuleBroken
 
 OFFICE = "office"
 

@@ -7,9 +7,9 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal
 
-from services.common.store import var_dir
-from services.demo import by_sender, demo_rejects, generate_demo
-from services.gateway.client import GatewayClient
+from services.kernel.store.environment import var_dir
+from tools.demo import by_sender, demo_rejects, generate_demo
+from zhaoshang.client import GatewayClient
 
 BATCH = 500
 INDICATORS = (

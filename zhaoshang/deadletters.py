@@ -1,9 +1,9 @@
-"""`python -m services.deadletters`: what the consumers gave up on, and putting it back.
+"""`python -m zhaoshang.deadletters`: what the consumers gave up on, and putting it back.
 
-    python -m services.deadletters            # count the dead letters of every queue
-    python -m services.deadletters show       # each one: what it covers, what failed it, why
-    python -m services.deadletters replay     # once the cause is fixed: back onto their queues
-    python -m services.deadletters replay --queue scoring.registry
+    python -m zhaoshang.deadletters            # count the dead letters of every queue
+    python -m zhaoshang.deadletters show       # each one: what it covers, what failed it, why
+    python -m zhaoshang.deadletters replay     # once the cause is fixed: back onto their queues
+    python -m zhaoshang.deadletters replay --queue scoring.registry
 
 Replaying is safe however often it is done: consumers apply each upstream notification once,
 and the gateway answers a report it already stored "duplicate".
@@ -18,7 +18,7 @@ import os
 from amqp.exceptions import ChannelError
 from kombu import Connection, Queue
 
-from services.common.queues import DEAD_SUFFIX, replay_dead_letters
+from services.kernel.bus.queues import DEAD_SUFFIX, replay_dead_letters
 
 QUEUES = (
     "registry.tracking",
@@ -72,7 +72,7 @@ def describe(letter) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.deadletters", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m zhaoshang.deadletters", description=__doc__)
     parser.add_argument(
         "action", nargs="?", choices=("count", "show", "replay"), default="count"
     )

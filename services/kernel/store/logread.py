@@ -19,8 +19,8 @@ from uuid import UUID
 import orjson
 from eventsourcing.utils import resolve_topic
 
-from services.common.chain import inner_state
-from services.common.wire import ENVELOPE, json_safe
+from services.kernel.contract.wire import ENVELOPE, json_safe
+from services.kernel.store.chain import inner_state
 
 
 def _untyped(value: Any) -> Any:

@@ -24,10 +24,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.utils import get_topic
 
-from services.common import ids
-from services.common.chain import CHAIN_HEAD, GENESIS, HASH_MARK, event_hash, unseal
-from services.common.store import ServiceApplication
+from services.kernel.contract import ids
+from services.kernel.store.chain import CHAIN_HEAD, GENESIS, HASH_MARK, event_hash, unseal
+from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.topics import answer_to_old_names, topics_of
+
+answer_to_old_names(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +67,7 @@ class Checkpoint(Aggregate):
         self.running_hash = running_hash
 
 
-CHECKPOINT_TOPICS = frozenset(
-    f"{Checkpoint.__module__}:Checkpoint.{name}" for name in ("Started", "Sealed")
-)
+CHECKPOINT_TOPICS = frozenset(topics_of(Checkpoint.Started) + topics_of(Checkpoint.Sealed))
 
 
 def step(running: str, notification_id: int, originator_id: Any, version: int, hash_: str) -> str:
@@ -321,7 +323,7 @@ class _Walk:
                 en += " (altered or reordered)"
             self.add(
                 CHECKPOINT, None, version, zh, en,
-                aggregate=Checkpoint.create_id(), topic=next(iter(CHECKPOINT_TOPICS)),
+                aggregate=Checkpoint.create_id(), topic=get_topic(Checkpoint.Sealed),
             )  # fmt: skip
             # Go on from the sealed state, so that later ranges are judged on their own.
             self.running, self.count = running, count

@@ -17,7 +17,7 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
-from services.common.store import ServiceApplication, collect
+from services.kernel.store.environment import ServiceApplication, collect
 
 # pull(start, stop) -> a wire message covering start..stop (or start.. when stop is None), or
 # None when the upstream has nothing from start on.

@@ -14,14 +14,16 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
-from services.common import ids
-from services.common.contracts import Report
-from services.common.reports import Batch
-from services.common.rules import RuleBroken
-from services.common.store import ServiceApplication
-from services.common.wire import json_safe
+from services.kernel.contract import ids
+from services.kernel.contract.contracts import Report
+from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.wire import json_safe
+from services.kernel.ingest.reports import Batch
+from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.topics import answer_to_old_names, topics_of
+
+answer_to_old_names(__name__)
 
 PAGE = 1000
 
@@ -119,9 +121,9 @@ def list_refusals(app: ServiceApplication, who: str | None = None) -> list[dict]
 
 
 def _read_all(app: ServiceApplication) -> Iterator[dict]:
-    topic = get_topic(Refusal.Recorded)
+    topics = topics_of(Refusal.Recorded)
     start = 1
-    while notifications := app.recorder.select_notifications(start, PAGE, topics=[topic]):
+    while notifications := app.recorder.select_notifications(start, PAGE, topics=topics):
         for notification in notifications:
             recorded = app.mapper.to_domain_event(notification)
             yield {

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.exceptions import SCHEMA
 
-from services.common.reference import reference
+from services.kernel.reference.reference import reference
 
 SCHEMA_VERSION = 1
 SHANGHAI = ZoneInfo("Asia/Shanghai")

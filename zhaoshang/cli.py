@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 import grpc
 from tqdm import tqdm
 
-from services.common.reference import Reference, reference
-from services.gateway.client import GatewayClient
+from services.kernel.reference.reference import Reference, reference
 from services.scoring.domain import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
+from zhaoshang.client import GatewayClient
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE = 5000

@@ -5,7 +5,7 @@
 - Quorum queues (replicated on a RabbitMQ cluster) count deliveries: a message that keeps
   failing is dead-lettered after `DELIVERY_LIMIT` tries to `<queue>.dead`, with RabbitMQ's
   `x-death` header saying why, instead of blocking the queue for ever (DESIGN §5.7). Once the
-  cause is fixed, `replay_dead_letters` puts them back (`python -m services.deadletters`).
+  cause is fixed, `replay_dead_letters` puts them back (`python -m zhaoshang.deadletters`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from kombu import Connection, Exchange, Queue
 
-from services.common.wire import EVENTS_EXCHANGE
+from services.kernel.contract.wire import EVENTS_EXCHANGE
 
 DELIVERY_LIMIT = int(os.environ.get("ZHAOSHANG_DELIVERY_LIMIT", "5"))
 DEAD_SUFFIX = ".dead"

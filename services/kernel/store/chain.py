@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import AggregateRecorder, Mapper, StoredEvent
 
-from services.common.cooperative import PAUSE_EVERY, let_others_run
+from services.kernel.cooperative import PAUSE_EVERY, let_others_run
 
 GENESIS = "0" * 64
 CHAIN_HEAD = b'{"chain":{"v":'

@@ -21,9 +21,9 @@ from pathlib import Path
 from amqp.exceptions import ChannelError
 from kombu import Connection
 
-from services.common.reference import reference
-from services.common.store import var_dir
 from services.gateway.auth import DEV_KEYS_FILE, dev_sources, issue_dev_keys
+from services.kernel.reference.reference import reference
+from services.kernel.store.environment import var_dir
 
 NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_gateway(target, supervisor)
         print(f"zhaoshang 已启动 / running: gRPC gateway at {target}; logs in {supervisor.logs}/")
         if not args.no_demo:
-            from services.demo_run import load_demo
+            from tools.demo_run import load_demo
 
             if not supervisor.api_keys:
                 print("演示需要开发密钥 / the demo needs development keys: unset GATEWAY_KEYS_FILE")

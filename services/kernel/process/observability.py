@@ -44,8 +44,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 
-from services.common.nameko_support import EventSourcedApplication
-from services.common.queues import DEAD_SUFFIX
+from services.kernel.bus.queues import DEAD_SUFFIX
+from services.kernel.process.nameko_support import EventSourcedApplication
 
 log = logging.getLogger(__name__)
 disable_created_metrics()  # no *_created series: they double the output and nobody alerts on them

@@ -20,12 +20,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
 from eventsourcing.utils import get_topic
 
-from services.common.chain import ChainedMapper
-from services.common.wire import wire_type
+from services.kernel.contract.wire import wire_type
+from services.kernel.store.chain import ChainedMapper
 
 SQLITE = "eventsourcing.sqlite"
 POSTGRES = "eventsourcing.postgres"
-ARRAY_INSERT_RECORDER = "services.common.pgrecorder:ArrayInsertProcessRecorder"
+ARRAY_INSERT_RECORDER = "services.kernel.store.pgrecorder:ArrayInsertProcessRecorder"
 
 
 class DateAsISO(Transcoding):
@@ -99,7 +99,7 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
 
 class ServiceApplication(Application):
     """An eventsourcing Application with a process recorder, hash-chained stored events
-    (services/common/chain.py) and a hook after each save."""
+    (services/kernel/store/chain.py) and a hook after each save."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._listeners: list[Callable[[], None]] = []

@@ -16,12 +16,12 @@ from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import get_topic
 from kombu import Connection, Producer
 
-from services.common.cooperative import PAUSE_EVERY, let_others_run
-from services.common.lease import Lease
-from services.common.logread import WireReader
-from services.common.queues import events_exchange
-from services.common.store import ServiceApplication
-from services.common.wire import encode, message
+from services.kernel.bus.queues import events_exchange
+from services.kernel.contract.wire import encode, message
+from services.kernel.cooperative import PAUSE_EVERY, let_others_run
+from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.lease import Lease
+from services.kernel.store.logread import WireReader
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,17 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
-from services.common.audit import CheckpointSealer
-from services.common.consumer import ConsumerApplication, Pull
-from services.common.queues import (
+from services.kernel.bus.consumer import ConsumerApplication, Pull
+from services.kernel.bus.queues import (
     DEAD_SUFFIX,
     DELIVERY_LIMIT,
     consumer_queue,
     declare_dead_letter_queue,
     send_to_queue,
 )
-from services.common.relay import OutboxRelay
-from services.common.store import ServiceApplication
+from services.kernel.bus.relay import OutboxRelay
+from services.kernel.store.audit import CheckpointSealer
+from services.kernel.store.environment import ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class EventSourcedApplication(DependencyProvider):
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
     (low latency) and at least once a second (to retry after a broker outage); the same thread
-    seals the store's checkpoints (services/common/audit.py).
+    seals the store's checkpoints (services/kernel/store/audit.py).
     """
 
     def __init__(
