@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from services.kernel.bus.consumer import ConsumerApplication
 from services.kernel.contract import ids
 from services.kernel.contract.contracts import Report
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.kernel.contract.rules import RuleBroken
 from services.kernel.ingest.refusals import list_refusals, record_refusal, record_refusals
 from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportApplication
 from services.kernel.reference.reference import Reference, reference

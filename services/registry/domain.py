@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 
 # The four lists of (二), in the order a project moves along them.
 PROMOTION, TRACKING, SIGNED, STARTED = "promotion", "tracking", "signed", "started"

@@ -24,7 +24,7 @@ from eventsourcing.persistence import Tracking
 from services.kernel.bus.consumer import ConsumerApplication
 from services.kernel.contract import ids
 from services.kernel.contract.contracts import Report
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.ingest.reports import Batch, ReportApplication
 from services.kernel.reference.reference import DATA_DIR, Reference, reference
 from services.scoring.domain import (

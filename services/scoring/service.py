@@ -10,7 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.kernel.contract.contracts import Report
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     PULL_TIMEOUT_SECONDS,

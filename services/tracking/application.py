@@ -19,8 +19,8 @@ import yaml
 
 from services.kernel.contract import ids
 from services.kernel.contract.contracts import Report
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.kernel.contract.rules import RuleBroken
 from services.kernel.ingest.refusals import list_refusals, record_refusal
 from services.kernel.ingest.reports import Batch, ReportApplication
 from services.kernel.reference.reference import DATA_DIR, Reference, reference

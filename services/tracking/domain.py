@@ -14,8 +14,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import NotPermitted
-from services.kernel.contract.rules import RuleBroken
 
 REGISTERED = "registered"
 STARTED = "construction_started"

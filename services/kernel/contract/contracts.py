@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.exceptions import SCHEMA
 
+from services.kernel.contract.errors import FieldError, ReportInvalid, clip, error, shown
 from services.kernel.reference.reference import reference
 
 SCHEMA_VERSION = 1
@@ -40,7 +41,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 MAX_AMOUNT = Decimal(10000)  # 亿元, i.e. 1 万亿: larger is a report in 元 by mistake
 AMOUNT_PLACES = 4  # 0.0001 亿元 = 1 万元
 SHORT_TEXT, LONG_TEXT = 200, 2000
-VALUE_WIDTH = 80
 
 OWNER: Mapping[str, str] = MappingProxyType(
     {
@@ -116,46 +116,6 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 
 
 # Errors ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    value: str
-    rule: str
-    message_zh: str
-    message_en: str
-
-    def to_dict(self) -> dict:
-        return {
-            "field": self.field,
-            "value": self.value,
-            "rule": self.rule,
-            "message_zh": self.message_zh,
-            "message_en": self.message_en,
-        }
-
-
-class ReportInvalid(Exception):
-    def __init__(self, errors: list[FieldError], event_id: str | None = None):
-        super().__init__("; ".join(e.message_en for e in errors))
-        self.errors = errors
-        self.event_id = event_id
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
-
-
-def _shown(value: Any) -> str:
-    """A value as the sender wrote it: strings quoted, numbers bare (so 25.5 and "25.5" differ)."""
-    return _clip(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def error(field: str, value: Any, rule: str, zh: str, en: str) -> FieldError:
-    """A FieldError; `value` is kept as text, at most 80 characters."""
-    text = value if isinstance(value, str) else _shown(value)
-    return FieldError(field, _clip(text), rule, zh, en)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,15 +299,15 @@ _MISSING = object()
 
 def _field_error(field: str, value: Any, violation: Violation) -> FieldError:
     missing = value is _MISSING
-    shown = "" if missing else _shown(value)
+    text = "" if missing else shown(value)
     zh, en = MESSAGES[violation.rule]
     params = violation.params
     return error(
         field,
         "" if missing else value,
         violation.rule,
-        zh.format(field=field, value=shown, **{k: _lang(v, 0) for k, v in params.items()}),
-        en.format(field=field, value=shown, **{k: _lang(v, 1) for k, v in params.items()}),
+        zh.format(field=field, value=text, **{k: _lang(v, 0) for k, v in params.items()}),
+        en.format(field=field, value=text, **{k: _lang(v, 1) for k, v in params.items()}),
     )
 
 
@@ -700,7 +660,7 @@ class ListOf(fields.List):
             seen: set = set()
             for item in items:
                 if item in seen:
-                    raise broken("duplicate_item", item=_shown(item))
+                    raise broken("duplicate_item", item=shown(item))
                 seen.add(item)
         return items
 
@@ -1057,4 +1017,4 @@ def _readable_event_id(envelope: Mapping, raw: Mapping) -> str | None:
     if "event_id" in envelope:
         return str(envelope["event_id"])
     sent = raw.get("event_id")
-    return _clip(sent) if isinstance(sent, str) and sent else None
+    return clip(sent) if isinstance(sent, str) and sent else None

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 
 OFFICE = "office"
 

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from services.kernel.contract import ids
 from services.kernel.contract.contracts import Report
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.wire import json_safe
 from services.kernel.ingest.reports import Batch
 from services.kernel.store.environment import ServiceApplication

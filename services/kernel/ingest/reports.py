@@ -25,7 +25,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from services.kernel.bus.relay import read_message
 from services.kernel.contract import contracts, ids
 from services.kernel.contract.contracts import Report
-from services.kernel.contract.rules import RuleBroken
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.wire import wire_event
 from services.kernel.cooperative import PAUSE_EVERY, let_others_run
 from services.kernel.store.bulk import select_events_after

@@ -1,0 +1,83 @@
+"""What every error zhaoshang answers says: which field, which value, which rule, in Chinese for
+the people and prefecture systems and in English for engineers (README "Errors").
+
+`Problem` is the one base: a business rule a domain breaks (`RuleBroken`), a caller without
+credentials, a batch too large, a request the gateway refuses, a service that did not answer.
+Each names its field, value and rule the same way and turns into the same `FieldError` shape
+(`to_field_error`, `to_dict`); the gateway maps each kind to a gRPC status in one table
+(services/gateway/errors.py). Standard library only, so domain modules may import it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+VALUE_WIDTH = 80  # characters of a value repeated in an error
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule as a caller is told it; `value` is text, at most VALUE_WIDTH long."""
+
+    field: str
+    value: str
+    rule: str
+    message_zh: str
+    message_en: str
+
+    def to_dict(self) -> dict:
+        return {
+            "field": self.field,
+            "value": self.value,
+            "rule": self.rule,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+
+
+def shown(value: Any) -> str:
+    """A value as the sender wrote it: strings quoted, numbers bare (so 25.5 and "25.5" differ)."""
+    return clip(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def error(field: str, value: Any, rule: str, zh: str, en: str) -> FieldError:
+    """A FieldError; `value` is kept as text, at most VALUE_WIDTH characters."""
+    text = value if isinstance(value, str) else shown(value)
+    return FieldError(field, clip(text), rule, zh, en)
+
+
+class Problem(Exception):
+    """The base of every error answered to a caller: field, value, rule, in both languages."""
+
+    def __init__(self, field: str, value: Any, rule: str, message_zh: str, message_en: str):
+        super().__init__(message_en)
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def to_field_error(self) -> FieldError:
+        return error(self.field, self.value, self.rule, self.message_zh, self.message_en)
+
+    def to_dict(self) -> dict:
+        return self.to_field_error().to_dict()
+
+
+class RuleBroken(Problem):
+    """A business rule broken by a report or a request (`check_*` methods raise it)."""
+
+
+class ReportInvalid(Exception):
+    """A report that breaks the contract, with every `FieldError` found in it."""
+
+    def __init__(self, errors: list[FieldError], event_id: str | None = None):
+        super().__init__("; ".join(e.message_en for e in errors))
+        self.errors = errors
+        self.event_id = event_id
