@@ -21,17 +21,16 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 import grpc
 from tqdm import tqdm
 
+from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.reference.reference import Reference, reference
 from services.scoring.domain import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
 from zhaoshang.client import GatewayClient
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE = 5000
 OFFICE = "省招商引资工作领导小组办公室"
 QUARTERS_ZH = {"1": "第一季度", "2": "第二季度", "3": "第三季度", "4": "第四季度"}

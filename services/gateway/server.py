@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from concurrent import futures
 from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -34,6 +33,7 @@ from services.gateway.rpc import (
     ServiceRefused,
     ServiceUnavailable,
 )
+from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.contracts import is_known_source
 from services.kernel.process.observability import (
     Metrics,
@@ -60,7 +60,6 @@ STATUS = {
 VIEW = {pb.GetRankingRequest.OFFICIAL: "official", pb.GetRankingRequest.PROVISIONAL: "provisional"}
 # Room for a full batch of large reports: an oversized batch must reach us to be told why.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LISTS = ("promotion", "tracking", "signed", "started")  # (二), registry's list names
 PROVINCE = "420000"
 

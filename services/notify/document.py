@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -23,6 +23,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from services.kernel.contract.calendar import SHANGHAI
 from services.notify.circular import (
     ADDRESSEES,
     ISSUER,
@@ -41,7 +42,6 @@ HASH_FONT = "Consolas"  # 64 hex digits on one line
 # Column widths of the ranking table (the text block is 156 mm wide): 名次, 市州, 9 figures.
 COLUMN_WIDTHS_MM = (12, 30, *(12.5,) * 9)
 RED = RGBColor(0xC0, 0x00, 0x00)
-SHANGHAI = timezone(timedelta(hours=8))
 # What follows w:pBdr inside w:pPr (the schema fixes the order of a paragraph's properties).
 _AFTER_PBDR = ("w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr", "w:sectPr")
 _AFTER_TBLCELLMAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")

@@ -21,16 +21,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
+from services.kernel.contract.calendar import SHANGHAI
 from services.notify.circular import ISSUER
 from services.notify.config import SmtpSettings
 
-SHANGHAI = timezone(timedelta(hours=8))
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SIGNATURE_HEADER = "X-Zhaoshang-Signature"
 DELIVERY_HEADER = "X-Zhaoshang-Delivery"

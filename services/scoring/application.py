@@ -15,7 +15,6 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from eventsourcing.application import AggregateNotFoundError
@@ -23,6 +22,7 @@ from eventsourcing.persistence import Tracking
 
 from services.kernel.bus.consumer import ConsumerApplication
 from services.kernel.contract import ids
+from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.contracts import Report
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.ingest.reports import Batch, ReportApplication
@@ -50,7 +50,6 @@ from services.scoring.rebuild import (
 __all__ = ["OFFICIAL", "PROVISIONAL", "ScoringApplication", "load_policy_file"]
 
 DEFAULT_POLICY_FILE = DATA_DIR / "policy-2020.yaml"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 READ_PAGE = 2000  # notifications per read_wire call in a rebuild
 
 # pull(start, stop, limit) -> an upstream's wire message, or None past its end (read_wire).

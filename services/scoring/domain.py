@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
@@ -37,6 +37,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
+from services.kernel.contract.calendar import SHANGHAI
 
 # The indicators (十九) names, by the keys a policy weights them under.
 REGISTRATIONS = "registrations"
@@ -74,7 +75,6 @@ PRODUCING = "production_started"
 CAPITAL = "capital_arrived"
 REPORTED, VERIFIED, REJECTED, RETRACTED = "reported", "verified", "rejected", "retracted"
 
-SHANGHAI = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
 _CENT = Decimal("0.01")
 _CONTEXT = Context(
     prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]

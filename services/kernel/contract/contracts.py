@@ -22,20 +22,19 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.exceptions import SCHEMA
 
+from services.kernel.contract.calendar import shanghai_today
 from services.kernel.contract.errors import FieldError, ReportInvalid, clip, error, shown
 from services.kernel.reference.reference import reference
 
 SCHEMA_VERSION = 1
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLAN_START = date(2020, 1, 1)
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_AMOUNT = Decimal(10000)  # 亿元, i.e. 1 万亿: larger is a report in 元 by mistake
@@ -966,10 +965,6 @@ def _retype(values: dict, retypings: Mapping[str, Retype]) -> dict:
 _TYPED: Mapping[str, dict[str, Retype]] = MappingProxyType(
     {kind: _retypings(schema) for kind, schema in PAYLOADS.items()}
 )
-
-
-def shanghai_today() -> date:
-    return datetime.now(SHANGHAI).date()
 
 
 def validate_report(raw: Mapping, *, today: date | None = None) -> Report:
