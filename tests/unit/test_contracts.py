@@ -12,21 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import (
+from services.kernel.contract.errors import FieldError, ReportInvalid, error
+from services.kernel.contract.fields import credit_code_check_character
+from services.kernel.contract.report import Report, validate_report
+from services.kernel.contract.schemas import PAYLOADS
+from services.kernel.contract.vocabulary import (
     DEPARTMENT_ROLES,
     EVENT_TYPES,
     MILESTONE_TYPES,
     OWNER,
-    PAYLOADS,
     REGION_ROLES,
-    FieldError,
-    Report,
-    ReportInvalid,
-    credit_code_check_character,
-    error,
-    validate_report,
 )
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 
 TODAY = date(2020, 9, 15)
 HUAWEI_CREDIT_CODE = "914403001922038216"  # 华为技术有限公司, a published code

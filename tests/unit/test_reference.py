@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kernel.reference.reference import (
+from services.kernel.reference import (
     DATA_DIR,
     ReferenceDataError,
     load_reference,

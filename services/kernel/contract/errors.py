@@ -1,5 +1,6 @@
 """What every error zhaoshang answers says: which field, which value, which rule, in Chinese for
-the people and prefecture systems and in English for engineers (README "Errors").
+the people and prefecture systems and in English for engineers (docs/DECISIONS.md "Errors name the
+field, the value and the rule").
 
 `Problem` is the one base: a business rule a domain breaks (`RuleBroken`), a caller without
 credentials, a batch too large, a request the gateway refuses, a service that did not answer.

@@ -1,5 +1,5 @@
 """Aggregate ids derived from outside keys with uuid5, so a redelivered report lands on the same
-aggregate in every replica and every rebuild (STYLE 5; docs/ARCHITECTURE.md "Identities").
+aggregate in every replica and every rebuild (docs/ARCHITECTURE.md "Identities").
 
 Changing `NAMESPACE` or a prefix would orphan every stored aggregate: both are part of the
 stored data, not configuration.

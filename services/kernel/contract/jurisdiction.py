@@ -1,4 +1,5 @@
-"""Who may report what (DESIGN §4): every sending system is bound to a jurisdiction.
+"""Who may report what (docs/CONTRACT.md "Who may send what"): every sending system is bound to a
+jurisdiction.
 
 - `office` (领导小组办公室): everything, and alone verifies or rejects a report (甄别, (十九)) and
   adopts a scoring policy;
@@ -94,7 +95,7 @@ def build_jurisdiction(
     counties_of: Callable[[str], Iterable[Any]],
     industries_led_by: Callable[[str], frozenset[str]],
 ) -> Jurisdiction:
-    """The jurisdiction of a source already checked to be known (contracts.Source)."""
+    """The jurisdiction of a source already checked to be known (fields.Source)."""
     if source == OFFICE:
         return Jurisdiction(source, None, None, None)
     kind, _, key = source.partition(":")

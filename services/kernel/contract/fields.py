@@ -1,0 +1,322 @@
+"""The contract's marshmallow fields: each checks one kind of JSON value (text, a key, an amount
+in 亿元, an ISO date, a Hubei region, a 统一社会信用代码, ...) and turns it into a Python value,
+raising a `Violation` (messages.py) for what it refuses.
+
+Fields that check against the reference data ask `lookups()` when a report is validated, not
+at import.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from marshmallow import fields
+
+from services.kernel.contract.errors import shown
+from services.kernel.contract.lookups import is_known_source, lookups
+from services.kernel.contract.messages import (
+    BOOLEAN,
+    INTEGER,
+    LIST,
+    OBJECT,
+    STRING,
+    Violation,
+    broken,
+)
+from services.kernel.contract.vocabulary import (
+    AMOUNT_PLACES,
+    MAX_AMOUNT,
+    SCHEMA_VERSION,
+    SHORT_TEXT,
+)
+
+# GB 32100-2015: the 统一社会信用代码 alphabet (no I, O, S, V, Z) and the check-digit weights.
+CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+_FIELD_MESSAGES = MappingProxyType(
+    {
+        "required": Violation("required"),
+        "null": Violation("null_not_allowed"),
+        "validator_failed": Violation("invalid"),
+    }
+)
+
+
+class _Field(fields.Field):
+    """A field whose marshmallow messages are Violations; `_check` turns a JSON value into ours."""
+
+    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES
+    expected_type: tuple[type, ...] = (str,)
+    expected = STRING
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, self.expected_type) or (
+            isinstance(value, bool) and bool not in self.expected_type
+        ):
+            raise broken("invalid_type", expected=self.expected)
+        return self._check(value)
+
+    def _check(self, value: Any) -> Any:
+        return value
+
+
+class Text(_Field):
+    def __init__(self, max_length: int = SHORT_TEXT, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _check(self, value: str) -> str:
+        if not value.strip():
+            raise broken("blank")
+        if len(value) > self.max_length:
+            raise broken("too_long", max=self.max_length)
+        return value
+
+
+class Flag(_Field):
+    expected_type = (bool,)
+    expected = BOOLEAN
+
+
+class Pattern(_Field):
+    """A string matching `pattern` in full; otherwise `rule`."""
+
+    def __init__(self, pattern: str, rule: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern, re.ASCII)
+        self.rule = rule
+
+    def _check(self, value: str) -> str:
+        if self.pattern.fullmatch(value) is None:
+            raise broken(self.rule)
+        return value
+
+
+def Key(**kwargs: Any) -> Pattern:
+    return Pattern(r"[A-Za-z0-9_-]{1,40}", "key_format", **kwargs)
+
+
+class Choice(_Field):
+    def __init__(self, choices: tuple[str, ...], rule: str = "not_one_of", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.choices = frozenset(choices)
+        self.allowed = ", ".join(choices)
+        self.rule = rule
+
+    def _check(self, value: str) -> str:
+        if value not in self.choices:
+            raise broken(self.rule, allowed=self.allowed)
+        return value
+
+
+class Known(_Field):
+    """A key of one of the reference tables (industries, tasks, matters)."""
+
+    def __init__(self, table: str, rule: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.table = table
+        self.rule = rule
+
+    def _check(self, value: str) -> str:
+        if value not in getattr(lookups(), self.table):
+            raise broken(self.rule)
+        return value
+
+
+_REGION_CODE = re.compile(r"[0-9]{6}", re.ASCII)
+
+
+def check_hubei_region(code: str) -> str:
+    if _REGION_CODE.fullmatch(code) is None:
+        raise broken("region_code_format")
+    if not lookups().is_hubei(code):
+        raise broken("not_hubei_region")
+    return code
+
+
+class HubeiRegion(_Field):
+    """A GB/T 2260 code of a Hubei prefecture or county."""
+
+    def _check(self, value: str) -> str:
+        return check_hubei_region(value)
+
+
+class Prefecture(_Field):
+    """One of the 17 市州."""
+
+    def _check(self, value: str) -> str:
+        if value not in lookups().prefectures:
+            raise broken("not_prefecture")
+        return value
+
+
+class Unit(_Field):
+    """A reporting unit: a Hubei region (its government) or `dept:<key>` (a department)."""
+
+    def _check(self, value: str) -> str:
+        if value.startswith("dept:"):
+            if value[5:] not in lookups().departments:
+                raise broken("unknown_department")
+            return value
+        if _REGION_CODE.fullmatch(value) is None:
+            raise broken("unit_format")
+        return check_hubei_region(value)
+
+
+class Source(_Field):
+    """The sending system: office, pref:<市州>, county:<county>, dept:<department>."""
+
+    def _check(self, value: str) -> str:
+        if is_known_source(value):
+            return value
+        raise broken("unknown_source")
+
+
+class Decimal100M(_Field):
+    """An amount in 亿元 (100 million yuan), sent as a decimal string, loaded as a Decimal."""
+
+    pattern = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise broken("decimal_string_required")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def _check(self, value: str) -> Decimal:
+        if self.pattern.fullmatch(value) is None:
+            raise broken("not_a_decimal")
+        amount = Decimal(value).normalize()
+        if amount <= 0:
+            raise broken("must_be_positive")
+        exponent = int(amount.as_tuple().exponent)  # finite: the pattern admits no NaN, Infinity
+        if -exponent > AMOUNT_PLACES:
+            raise broken("too_many_decimal_places", places=AMOUNT_PLACES)
+        if amount > MAX_AMOUNT:
+            raise broken("amount_too_large", max=MAX_AMOUNT)
+        return amount if exponent <= 0 else amount.quantize(Decimal(1))
+
+
+class IsoDate(_Field):
+    pattern = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+    def __init__(self, earliest: date | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.earliest = earliest
+
+    def _check(self, value: str) -> date:
+        try:
+            day = date.fromisoformat(value) if self.pattern.fullmatch(value) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise broken("date_format")
+        if self.earliest is not None and day < self.earliest:
+            raise broken("before_plan_year", earliest=self.earliest.isoformat())
+        return day
+
+
+class Uuid(_Field):
+    """A UUID in any form `uuid.UUID` reads; loaded as a UUID, or its canonical text."""
+
+    def __init__(self, as_text: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.as_text = as_text
+
+    def _check(self, value: str) -> uuid.UUID | str:
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            raise broken("uuid_format") from None
+        return str(parsed) if self.as_text else parsed
+
+
+class SchemaVersion(_Field):
+    expected_type = (int,)
+    expected = INTEGER
+
+    def _check(self, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise broken("unsupported_schema_version")
+        return value
+
+
+class CreditCode(_Field):
+    """统一社会信用代码 (GB 32100-2015): 18 characters, the last a mod-31 check character."""
+
+    def _check(self, value: str) -> str:
+        if len(value) != 18 or not all(c in CREDIT_CODE_CHARSET for c in value):
+            raise broken("credit_code_format")
+        expected = credit_code_check_character(value[:17])
+        if value[17] != expected:
+            raise broken("credit_code_check_digit", expected=expected)
+        return value
+
+
+def credit_code_check_character(first17: str) -> str:
+    total = sum(
+        CREDIT_CODE_CHARSET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
+
+
+class Destination(Text):
+    """Where an out-of-province trip went: a place's name, a country or a CN-<province> code."""
+
+    def _check(self, value: str) -> str:
+        value = super()._check(value)
+        if value.startswith(("湖北", "CN-42")) or (
+            _REGION_CODE.fullmatch(value) is not None and lookups().is_hubei(value)
+        ):
+            raise broken("destination_in_hubei")
+        return value
+
+
+class AnyObject(_Field):
+    """A JSON object, taken as it is (the payload before its type is known)."""
+
+    expected_type = (Mapping,)
+    expected = OBJECT
+
+
+class OwnObject(AnyObject):
+    """A JSON object copied whole (a policy: its content is scoring's to validate)."""
+
+    def _check(self, value: Mapping) -> dict:
+        return copy.deepcopy(dict(value))
+
+
+class Obj(fields.Nested):
+    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES
+
+
+class ListOf(fields.List):
+    """A JSON list; with `distinct`, an item may appear once."""
+
+    default_error_messages: ClassVar[Mapping[str, Any]] = {
+        **_FIELD_MESSAGES,
+        "invalid": Violation("invalid_type", {"expected": LIST}),
+    }
+
+    def __init__(self, inner: fields.Field, distinct: bool = False, **kwargs: Any):
+        super().__init__(inner, **kwargs)
+        self.distinct = distinct
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        items = super()._deserialize(value, attr, data, **kwargs)
+        if self.distinct:
+            seen: set = set()
+            for item in items:
+                if item in seen:
+                    raise broken("duplicate_item", item=shown(item))
+                seen.add(item)
+        return items

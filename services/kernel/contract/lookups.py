@@ -1,0 +1,52 @@
+"""The reference data the contract checks against (services/kernel/reference), as sets: one
+membership test per check, built on first use rather than at import.
+
+`is_known_source` is also the gateway's test of a credential's source.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+from services.kernel.reference import reference
+
+
+class Lookups(NamedTuple):
+    """The reference data the fields check against, as sets: one membership test each."""
+
+    is_hubei: Callable[[str], bool]
+    prefectures: frozenset[str]
+    counties: frozenset[str]
+    departments: frozenset[str]
+    industries: frozenset[str]
+    tasks: frozenset[str]
+    matters: frozenset[str]
+
+
+@functools.cache
+def lookups() -> Lookups:
+    ref = reference()
+    return Lookups(
+        is_hubei=ref.is_hubei_region,
+        prefectures=frozenset(p.code for p in ref.prefectures),
+        counties=frozenset(c.code for p in ref.prefectures for c in ref.counties_of(p.code)),
+        departments=frozenset(ref.departments),
+        industries=frozenset(ref.industries),
+        tasks=frozenset(ref.tasks),
+        matters=frozenset(ref.matters),
+    )
+
+
+def is_known_source(value: str) -> bool:
+    """office, pref:<市州>, county:<Hubei county> or dept:<department> (docs/ARCHITECTURE.md
+    "Identities")."""
+    kind, _, key = value.partition(":")
+    known = lookups()
+    return (
+        value == "office"
+        or (kind == "pref" and key in known.prefectures)
+        or (kind == "county" and key in known.counties)
+        or (kind == "dept" and key in known.departments)
+    )

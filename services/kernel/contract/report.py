@@ -1,0 +1,182 @@
+"""A report of contract v1: `validate_report(raw)` turns one raw report (parsed JSON) into a
+`Report` of Python values (Decimal, date) or raises `ReportInvalid` listing every `FieldError`
+found, each naming the field, the value and the rule, in Chinese and English (docs/DECISIONS.md
+"Errors name the field, the value and the rule").
+
+Shape and reference-data checks happen here (schemas.py); rules that need stored state (a
+project exists, a source's jurisdiction) belong to the owning service's domain, which reports
+them with `error(...)` in the same shape. `Report.to_primitive` and `Report.from_primitive` carry
+a validated report over the bus without validating it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields
+
+from services.kernel.contract.calendar import shanghai_today
+from services.kernel.contract.errors import FieldError, ReportInvalid, clip
+from services.kernel.contract.fields import Decimal100M, IsoDate, Uuid
+from services.kernel.contract.messages import Violation, field_error, field_errors
+from services.kernel.contract.payloads import Payload
+from services.kernel.contract.schemas import ENVELOPE, PAYLOADS
+from services.kernel.contract.vocabulary import FUTURE_TOLERANCE
+
+
+def _primitive(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _primitive(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_primitive(v) for v in value]
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated report. `payload` holds Decimals and dates; treat it as read-only, and narrow
+    it by `type` to its TypedDict (payloads.py)."""
+
+    event_id: uuid.UUID
+    type: str
+    source: str
+    occurred_on: date
+    schema_version: int
+    payload: Payload
+
+    def __hash__(self) -> int:
+        return hash(self.event_id)
+
+    def to_primitive(self) -> dict:
+        """JSON-safe: Decimals as strings (never floats), dates as ISO strings, UUIDs as text."""
+        return {
+            "event_id": str(self.event_id),
+            "type": self.type,
+            "source": self.source,
+            "occurred_on": self.occurred_on.isoformat(),
+            "schema_version": self.schema_version,
+            "payload": _primitive(self.payload),
+        }
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: equal content, equal digest (a resend is a duplicate)."""
+        text = json.dumps(
+            self.to_primitive(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @classmethod
+    def from_primitive(cls, data: Mapping) -> Report:
+        """The report `to_primitive` gave, typed again without validating it a second time.
+
+        For the services' side of the bus: what reaches them was validated by the gateway, the
+        one way reports enter (validation is most of the gateway's work and would be most of
+        a service's). Anything from outside goes through `validate_report`.
+        """
+        payload = dict(data["payload"])
+        _retype(payload, _TYPED.get(data["type"], {}))
+        return Report(
+            event_id=uuid.UUID(data["event_id"]),
+            type=data["type"],
+            source=data["source"],
+            occurred_on=date.fromisoformat(data["occurred_on"]),
+            schema_version=data["schema_version"],
+            payload=payload,
+        )
+
+
+# Field -> how its validated value is rebuilt from its primitive form (None: as it is).
+Retype = Callable[[Any], Any]
+
+
+def _retyping(field: fields.Field) -> Retype | None:
+    if isinstance(field, Decimal100M):
+        return Decimal
+    if isinstance(field, IsoDate):
+        return date.fromisoformat
+    if isinstance(field, Uuid):
+        return None if field.as_text else uuid.UUID
+    if isinstance(field, fields.Nested):
+        nested = _retypings(field.schema)
+        return (lambda value: _retype(dict(value), nested)) if nested else None
+    if isinstance(field, fields.List):
+        inner = _retyping(field.inner)
+        return (lambda value: [inner(item) for item in value]) if inner else None
+    return None
+
+
+def _retypings(schema: Schema) -> dict[str, Retype]:
+    found = ((name, _retyping(field)) for name, field in schema.fields.items())
+    return {name: retype for name, retype in found if retype is not None}
+
+
+def _retype(values: dict, retypings: Mapping[str, Retype]) -> dict:
+    for name, retype in retypings.items():
+        if values.get(name) is not None:
+            values[name] = retype(values[name])
+    return values
+
+
+_TYPED: Mapping[str, dict[str, Retype]] = MappingProxyType(
+    {kind: _retypings(schema) for kind, schema in PAYLOADS.items()}
+)
+
+
+def validate_report(raw: Mapping, *, today: date | None = None) -> Report:
+    """A Report, or ReportInvalid with every error found in the envelope and the payload."""
+    if not isinstance(raw, Mapping):
+        raise ReportInvalid([field_error("", raw, Violation("report_not_an_object"))])
+    errors: list[FieldError] = []
+    try:
+        envelope = ENVELOPE.load(raw)
+    except ValidationError as invalid:
+        envelope = invalid.valid_data or {}
+        errors += field_errors(invalid.messages, raw, "")
+    occurred_on = envelope.get("occurred_on")
+    if occurred_on is not None:
+        today = today or shanghai_today()
+        if occurred_on > today + FUTURE_TOLERANCE:
+            errors.append(
+                field_error(
+                    "occurred_on",
+                    raw["occurred_on"],
+                    Violation("occurred_in_future", {"today": today.isoformat()}),
+                )
+            )
+    payload = envelope.get("payload")
+    schema = PAYLOADS.get(envelope.get("type", ""))
+    if schema is not None and payload is not None:
+        try:
+            payload = schema.load(payload)
+        except ValidationError as invalid:
+            errors += field_errors(invalid.messages, raw["payload"], "payload")
+    if errors:
+        raise ReportInvalid(errors, _readable_event_id(envelope, raw))
+    return Report(
+        event_id=envelope["event_id"],
+        type=envelope["type"],
+        source=envelope["source"],
+        occurred_on=envelope["occurred_on"],
+        schema_version=envelope["schema_version"],
+        payload=payload,
+    )
+
+
+def _readable_event_id(envelope: Mapping, raw: Mapping) -> str | None:
+    """The event_id to answer under: canonical if it is a UUID, else as sent if it is text."""
+    if "event_id" in envelope:
+        return str(envelope["event_id"])
+    sent = raw.get("event_id")
+    return clip(sent) if isinstance(sent, str) and sent else None

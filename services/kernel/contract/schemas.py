@@ -1,0 +1,247 @@
+"""The shape of every report of contract v1 (docs/CONTRACT.md): the envelope and one marshmallow
+schema per report type (`PAYLOADS`), built once at import.
+
+Each schema is strict (an unknown field is an error) and its fields (fields.py) say what each
+value must be; payloads.py gives the typed form of what each schema loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from marshmallow import Schema, ValidationError, validates_schema
+
+from services.kernel.contract.fields import (
+    AnyObject,
+    Choice,
+    CreditCode,
+    Decimal100M,
+    Destination,
+    Flag,
+    HubeiRegion,
+    IsoDate,
+    Key,
+    Known,
+    ListOf,
+    Obj,
+    OwnObject,
+    Pattern,
+    Prefecture,
+    SchemaVersion,
+    Source,
+    Text,
+    Unit,
+    Uuid,
+)
+from services.kernel.contract.messages import OBJECT, Violation, broken
+from services.kernel.contract.vocabulary import (
+    CATEGORIES,
+    CHANNELS,
+    CONSTRUCTION_KINDS,
+    DEPARTMENT_ROLES,
+    EVENT_TYPES,
+    LONG_TEXT,
+    MATTER_STATUSES,
+    PLAN_START,
+    PROJECT_FACTS,
+    REGION_ROLES,
+    TARGET_REGIONS,
+)
+
+
+class Strict(Schema):
+    """Unknown fields are refused: a typo must not pass silently."""
+
+    error_messages: ClassVar[dict[str, Any]] = {
+        "type": Violation("invalid_type", {"expected": OBJECT}),
+        "unknown": Violation("unknown_field"),
+    }
+
+
+class Envelope(Strict):
+    event_id = Uuid(required=True)
+    type = Choice(EVENT_TYPES, rule="unknown_event_type", required=True)
+    source = Source(required=True)
+    occurred_on = IsoDate(earliest=PLAN_START, required=True)
+    schema_version = SchemaVersion(required=True)
+    payload = AnyObject(required=True)
+
+
+class Investor(Strict):
+    name = Text(required=True)
+    origin = Pattern(r"[A-Z]{2}|CN-[0-9]{2}", "origin_format", required=True)
+    fortune_global_500 = Flag(load_default=False)
+    china_top_500 = Flag(load_default=False)
+
+
+class ProjectFacts(Strict):
+    """The facts of a project (二); also what project.corrected may change."""
+
+    name = Text(required=True)
+    investor = Obj(Investor, required=True)
+    industry = Known("industries", "unknown_industry", required=True)
+    region = HubeiRegion(required=True)
+    total_investment = Decimal100M(required=True)
+    categories = ListOf(Choice(CATEGORIES), distinct=True, load_default=list)
+    channel = Choice(CHANNELS, required=True)
+    # Optional, added in v1 (fields can be added): the leader (leader_id) who planned this as
+    # their major project ((二十一), (二十二)). No default, so a report without it keeps its digest.
+    planned_by_leader = Key()
+
+
+class Changes(ProjectFacts):
+    error_messages: ClassVar[dict[str, Any]] = {
+        "unknown": Violation("not_correctable", {"allowed": ", ".join(PROJECT_FACTS)})
+    }
+
+
+def _not_empty(changes: Mapping) -> None:
+    if not changes:
+        raise broken("empty_changes")
+
+
+class OnProject(Strict):
+    project_code = Key(required=True)
+
+
+class ProjectProposed(ProjectFacts, OnProject):
+    pass
+
+
+class ProjectSigned(OnProject):
+    contract_investment = Decimal100M(required=True)
+
+
+class ProjectAssigned(OnProject):
+    leader = Text(required=True)
+    task_force = Text(required=True)
+    plan = Text(LONG_TEXT, required=True)
+
+
+class ProjectCorrected(OnProject):
+    # A partial over exactly the correctable fields: each present one is checked as in
+    # project.proposed, nested objects (investor) in full.
+    changes = Obj(Changes(partial=PROJECT_FACTS), required=True, validate=_not_empty)
+    reason = Text(LONG_TEXT, required=True)
+
+
+class WithReason(OnProject):
+    reason = Text(LONG_TEXT, required=True)
+
+
+class CompanyRegistered(OnProject):
+    credit_code = CreditCode(required=True)
+    company_name = Text(required=True)
+
+
+class ConstructionStarted(OnProject):
+    kind = Choice(CONSTRUCTION_KINDS, required=True)
+
+
+class CapitalArrived(OnProject):
+    amount = Decimal100M(required=True)
+
+
+class OnMilestone(Strict):
+    milestone_event_id = Uuid(as_text=True, required=True)
+
+
+class MilestoneWithReason(OnMilestone):
+    reason = Text(LONG_TEXT, required=True)
+
+
+class LeaderAppointed(Strict):
+    leader_id = Key(required=True)
+    name = Text(required=True)
+    unit = Unit(required=True)
+    role = Choice(REGION_ROLES + DEPARTMENT_ROLES, required=True)
+
+    @validates_schema
+    def _role_fits_unit(self, data: Mapping, **_: Any) -> None:
+        # A provincial department has no government roles; a region's unit may name a leader of
+        # one of its own departments (二十二) as well as its government's (二十一).
+        if data["unit"].startswith("dept:") and data["role"] not in DEPARTMENT_ROLES:
+            raise ValidationError(
+                [
+                    Violation(
+                        "role_unit_mismatch",
+                        {"unit": data["unit"], "allowed": ", ".join(DEPARTMENT_ROLES)},
+                    )
+                ],
+                field_name="role",
+            )
+
+
+class TripCompleted(Strict):
+    leader_id = Key(required=True)
+    destination = Destination(required=True)
+    departed_on = IsoDate(required=True)
+    returned_on = IsoDate(required=True)
+    companies_met = ListOf(Text(), required=True)
+
+    @validates_schema
+    def _returned_after_departed(self, data: Mapping, **_: Any) -> None:
+        if data["returned_on"] < data["departed_on"]:
+            raise ValidationError(
+                [
+                    Violation(
+                        "returned_before_departed",
+                        {"departed_on": data["departed_on"].isoformat()},
+                    )
+                ],
+                field_name="returned_on",
+            )
+
+
+class EventHeld(Strict):
+    unit = Prefecture(required=True)
+    target_region = Choice(TARGET_REGIONS, required=True)
+    title = Text(required=True)
+
+
+class TaskCompleted(Strict):
+    task_id = Known("tasks", "unknown_task", required=True)
+    unit = Unit(required=True)
+
+
+class MatterProgressReported(Strict):
+    matter_id = Known("matters", "unknown_matter", required=True)
+    unit = Unit(required=True)
+    progress = Text(LONG_TEXT, required=True)
+    status = Choice(MATTER_STATUSES, required=True)
+
+
+class PolicyAdopted(Strict):
+    """Only the wrapping: the policy's content is validated by scoring."""
+
+    version = Text(40, required=True)
+    effective_from = Pattern(r"[0-9]{4}Q[1-4]", "quarter_format", required=True)
+    policy = OwnObject(required=True)
+
+
+ENVELOPE = Envelope()
+PAYLOADS: Mapping[str, Schema] = MappingProxyType(
+    {
+        "project.proposed": ProjectProposed(),
+        "project.tracking_started": OnProject(),
+        "project.signed": ProjectSigned(),
+        "project.assigned": ProjectAssigned(),
+        "project.corrected": ProjectCorrected(),
+        "project.withdrawn": WithReason(),
+        "project.company_registered": CompanyRegistered(),
+        "project.construction_started": ConstructionStarted(),
+        "project.production_started": OnProject(),
+        "project.capital_arrived": CapitalArrived(),
+        "milestone.retracted": MilestoneWithReason(),
+        "milestone.verified": OnMilestone(),
+        "milestone.rejected": MilestoneWithReason(),
+        "leader.appointed": LeaderAppointed(),
+        "leader.trip_completed": TripCompleted(),
+        "promotion.event_held": EventHeld(),
+        "task.completed": TaskCompleted(),
+        "matter.progress_reported": MatterProgressReported(),
+        "policy.adopted": PolicyAdopted(),
+    }
+)

@@ -1,0 +1,91 @@
+"""The words of public contract v1 (docs/CONTRACT.md): report types and who owns each, the
+allowed values of closed fields, and the limits a report must keep.
+
+Standard library only, so domain modules may import it (the facts of a project, `PROJECT_FACTS`,
+have their one home here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+
+SCHEMA_VERSION = 1
+PLAN_START = date(2020, 1, 1)
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_AMOUNT = Decimal(10000)  # 亿元, i.e. 1 万亿: larger is a report in 元 by mistake
+AMOUNT_PLACES = 4  # 0.0001 亿元 = 1 万元
+SHORT_TEXT, LONG_TEXT = 200, 2000
+
+# Report type -> the service that owns (applies) it.
+OWNER: Mapping[str, str] = MappingProxyType(
+    {
+        "project.proposed": "registry",
+        "project.tracking_started": "registry",
+        "project.signed": "registry",
+        "project.assigned": "registry",
+        "project.corrected": "registry",
+        "project.withdrawn": "registry",
+        "project.company_registered": "tracking",
+        "project.construction_started": "tracking",
+        "project.production_started": "tracking",
+        "project.capital_arrived": "tracking",
+        "milestone.retracted": "tracking",
+        "milestone.verified": "tracking",
+        "milestone.rejected": "tracking",
+        "leader.appointed": "registry",
+        "leader.trip_completed": "tracking",
+        "promotion.event_held": "tracking",
+        "task.completed": "tracking",
+        "matter.progress_reported": "tracking",
+        "policy.adopted": "scoring",
+    }
+)
+EVENT_TYPES: tuple[str, ...] = tuple(OWNER)
+MILESTONE_TYPES = frozenset(
+    {
+        "project.company_registered",
+        "project.construction_started",
+        "project.production_started",
+        "project.capital_arrived",
+    }
+)
+
+CATEGORIES = (
+    "real_estate",
+    "characteristic_town",
+    "ppp_urban_infrastructure",
+    "new_infrastructure",
+    "modern_services",
+    "functional_institution",
+    "foreign_investment",
+)
+CHANNELS = (
+    "alumni",
+    "chushang_return",
+    "finance",
+    "commissioned",
+    "free_trade_zone",
+    "park",
+    "platform_event",
+    "other",
+)
+# The facts of (二) a project carries, each of which `project.corrected` may change;
+# `planned_by_leader` links a project to the leader whose major project it is ((二十一), (二十二)).
+PROJECT_FACTS = (
+    "name",
+    "investor",
+    "industry",
+    "region",
+    "total_investment",
+    "categories",
+    "channel",
+    "planned_by_leader",
+)
+REGION_ROLES = ("principal", "investment_lead", "other")
+DEPARTMENT_ROLES = ("department_head", "department_other")
+CONSTRUCTION_KINDS = ("construction", "opening")
+TARGET_REGIONS = ("greater_bay_area", "yangtze_delta", "beijing_tianjin_hebei", "other")
+MATTER_STATUSES = ("in_progress", "done")
