@@ -3,7 +3,7 @@ PostgreSQL, straight from registry's and tracking's stores.
 
 The events are written first, by the services' own applications (registry and tracking, as
 their nameko entrypoints call them, without the bus or gRPC), in batches of 1,000 reports:
-load-generator quarters (tools/loadgen.py) with distinct project codes, until the two logs
+load-generator quarters (tools/loadgen/) with distinct project codes, until the two logs
 hold a million events, in a database created here and dropped afterwards.
 
 The rebuild reads both notification logs in pages of 100,000 rows — the rows of the event types
@@ -34,16 +34,19 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from bench.pg import PG, pg_env
-from services.kernel.contract.contracts import OWNER, validate_report
+from services.kernel.contract.report import validate_report
+from services.kernel.contract.vocabulary import OWNER
 from services.kernel.contract.wire import json_safe
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.kernel.store.environment import ServiceApplication, store_env
 from services.kernel.store.logread import WireReader
 from services.registry import domain as registry_domain
 from services.registry.application import RegistryApplication
 from services.scoring.application import load_policy_file
-from services.scoring.domain import READ_TYPES, Facts, ranking_hash
+from services.scoring.facts import Facts
+from services.scoring.ranking import ranking_hash
 from services.scoring.rebuild import UPSTREAMS, Units, rank
+from services.scoring.upstream import READ_TYPES
 from services.tracking import domain as tracking_domain
 from services.tracking.application import TrackingApplication, leader_keys, project_codes
 from tools.loadgen import generate_load
@@ -111,7 +114,7 @@ def ingest(registry: RegistryApplication, tracking: TrackingApplication, raw: li
                 "leaders": json_safe(registry.leader_states(sorted(leader_keys(by_tracking)))),
             }
             tracking.ingest(by_tracking, context)
-    registry.catch_up("tracking", lambda start, stop: tracking.read_wire(start, stop))
+    registry.follower.catch_up("tracking", lambda start, stop: tracking.read_wire(start, stop))
 
 
 def settle(dbname: str) -> None:

@@ -26,8 +26,8 @@ import grpc
 from tqdm import tqdm
 
 from services.kernel.contract.calendar import SHANGHAI
-from services.kernel.reference.reference import Reference, reference
-from services.scoring.domain import Policy
+from services.kernel.reference import Reference, reference
+from services.scoring.policy import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
 from zhaoshang.client import GatewayClient
 

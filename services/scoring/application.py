@@ -10,7 +10,7 @@ projection is rebuilt from the ledgers at start; rankings are pure functions of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -20,22 +20,25 @@ import yaml
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Tracking
 
-from services.kernel.bus.consumer import ConsumerApplication
+from services.kernel.bus.consumer import Follower
+from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
 from services.kernel.contract.calendar import SHANGHAI
-from services.kernel.contract.contracts import Report
 from services.kernel.contract.errors import RuleBroken
-from services.kernel.ingest.reports import Batch, ReportApplication
-from services.kernel.reference.reference import DATA_DIR, Reference, reference
+from services.kernel.contract.ranking import RankingAnswer, Rebuild, Scorecard
+from services.kernel.contract.report import Report
+from services.kernel.ingest.reports import Batch, ReportIntake
+from services.kernel.reference import DATA_DIR, Reference, reference
+from services.kernel.store.environment import ServiceApplication
 from services.scoring.domain import (
-    Facts,
     Ledger,
-    Policy,
     PolicyBook,
     PolicyError,
     PublishedRanking,
     ScoringError,
 )
+from services.scoring.facts import Facts
+from services.scoring.policy import Policy
 from services.scoring.rebuild import (
     OFFICIAL,
     PROVISIONAL,
@@ -77,10 +80,12 @@ def read_log(read: Read, stop: int | None = None) -> Iterator[Mapping]:
         start = body["last"] + 1
 
 
-class ScoringApplication(ReportApplication, ConsumerApplication):
+class ScoringApplication(ServiceApplication):
+    """Scoring's store, with its intake of policy.adopted reports (`reports`) and its follower
+    of registry and tracking (`follower`: the facts are rebuilt when another replica applied
+    more)."""
+
     name = "scoring"
-    service = "scoring"
-    upstreams = UPSTREAMS  # the facts are rebuilt when another replica applied more
 
     def __init__(
         self,
@@ -94,12 +99,25 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
         if default_policy is not None:
             self.default_policy_data = None  # given as an object: no file content to show
         super().__init__(env)
-        self.facts = Facts()
-        self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
+        self.reports = ReportIntake(self, self._adopt_policy)
+        self.follower = Follower(
+            self, self._consume, reflects=UPSTREAMS, rebuild=self._rebuild_facts
+        )
+        self._rebuild_facts()
+
+    def ingest(
+        self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """Adopt scoring policies (policy.adopted), answering per report."""
+        return self.reports.ingest(reports, context)
+
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        return read_message(self, self.name, start, stop, limit)
 
     # Consuming upstream events ----------------------------------------------------------
 
-    def refresh(self) -> None:
+    def _rebuild_facts(self) -> None:
+        """The facts and ledgers as the store holds them."""
         self.facts = Facts()
         self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
 
@@ -112,17 +130,17 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
                 self.facts.apply(upstream, wire)
         return ledger or Ledger(upstream=upstream)
 
-    def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
+    def _consume(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         ledger = self.ledgers[upstream]
         if events:
             ledger.receive(last=tracking.notification_id, events=events)
-        self.record_tracked(tracking, ledger)  # if it fails, refresh() rebuilds from the store
+        self.record_tracked(tracking, ledger)  # if it fails, the follower rebuilds the facts
         for wire in events:
             self.facts.apply(upstream, wire)
 
     # Policy (policy.adopted, from the office only) --------------------------------------
 
-    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
+    def _adopt_policy(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
         if report.source != "office":
             raise RuleBroken(
                 "source",
@@ -209,28 +227,27 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
     def units(self) -> Units:
         return Units.from_reference(self.ref)
 
-    def ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
+    def ranking(self, quarter: str, view: str = OFFICIAL) -> RankingAnswer:
         """The ranking from everything consumed so far (not published)."""
-        with self._receiving:
-            self.fresh()
+        with self.follower.up_to_date():
             content = rank(self.facts, self.policy_for(quarter), quarter, self.units, view)
             ranking = with_positions(content, self._positions())
         return {**ranking, "published": False}
 
     def _positions(self) -> dict[str, int]:
-        return {upstream: self.position(upstream) for upstream in UPSTREAMS}
+        return {upstream: self.follower.position(upstream) for upstream in UPSTREAMS}
 
-    def published(self, quarter: str) -> dict | None:
+    def published(self, quarter: str) -> RankingAnswer | None:
         try:
             publication = self.repository.get(ids.named_id("ranking", quarter))
         except AggregateNotFoundError:
             return None
         return {**publication.ranking, "hash": publication.hash, "published": True}
 
-    def get_ranking(self, quarter: str, view: str = OFFICIAL) -> dict:
+    def get_ranking(self, quarter: str, view: str = OFFICIAL) -> RankingAnswer:
         return (view == OFFICIAL and self.published(quarter)) or self.ranking(quarter, view)
 
-    def get_scorecard(self, quarter: str, region: str, view: str = OFFICIAL) -> dict | None:
+    def get_scorecard(self, quarter: str, region: str, view: str = OFFICIAL) -> Scorecard | None:
         """One 市州's quarter (its row of the ranking), with the reports about it that came too
         late for the ranking: after its close or, once published, after the publication."""
         ranking = self.get_ranking(quarter, view)
@@ -239,8 +256,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             return None
         late = ranking["late"]
         if ranking["published"]:  # and what came after it
-            with self._receiving:
-                self.fresh()
+            with self.follower.up_to_date():
                 late = late + self.facts.late(quarter, after=ranking["as_of"])
         late = [entry for entry in late if entry["region"] == region]
         return {
@@ -256,7 +272,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
             "late": late,
         }
 
-    def publish_ranking(self, quarter: str) -> dict:
+    def publish_ranking(self, quarter: str) -> RankingAnswer:
         """The office publishes the quarter's official ranking (十九); once per quarter."""
         if (existing := self.published(quarter)) is not None:
             return existing
@@ -280,7 +296,7 @@ class ScoringApplication(ReportApplication, ConsumerApplication):
 
     def rebuild_ranking(
         self, quarter: str, reads: Mapping[str, Read], as_of: datetime | None = None
-    ) -> dict:
+    ) -> Rebuild:
         """A quarter's ranking rebuilt from position 1 of registry's and tracking's own logs.
 
         Without `as_of`: the published ranking, from the events up to the positions it was

@@ -1,5 +1,6 @@
 """Rankings from raw upstream events: shared by the scoring service, the auditor's command line
-and the rebuild benchmark, so all three compute a ranking the same way (DESIGN §5.6).
+and the rebuild benchmark, so all three compute a ranking the same way (README "How an auditor
+verifies a published ranking").
 
 No framework here: wire messages in (registry's and tracking's `read_wire` pages, or the same
 read straight from their stores), a ranking out.
@@ -12,16 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from services.kernel.reference.reference import Reference
-from services.scoring.domain import (
-    SHANGHAI,
-    DueTask,
-    Facts,
-    Policy,
-    quarter_close,
-    rank_quarter,
-    ranking_hash,
+from services.kernel.contract.calendar import SHANGHAI
+from services.kernel.contract.ranking import (
+    Change,
+    Differences,
+    HashedContent,
+    Positions,
+    Ranking,
+    RankingContent,
+    RowChange,
 )
+from services.kernel.reference import Reference
+from services.scoring.deadlines import DueTask, quarter_close
+from services.scoring.facts import Facts
+from services.scoring.policy import Policy
+from services.scoring.ranking import rank_quarter, ranking_hash
 
 OFFICIAL, PROVISIONAL = "official", "provisional"
 UPSTREAMS = ("registry", "tracking")
@@ -58,7 +64,7 @@ def rank(
     units: Units,
     view: str = OFFICIAL,
     as_of: datetime | None = None,
-) -> dict:
+) -> RankingContent:
     """A quarter's ranking content (without positions and hash).
 
     The official view counts what was recorded by the quarter's close (`quarter_close`); with
@@ -84,9 +90,9 @@ def rank(
     )
 
 
-def with_positions(content: dict, positions: Mapping[str, int]) -> dict:
+def with_positions(content: RankingContent, positions: Mapping[str, int]) -> Ranking:
     """The ranking as published: content, the upstream positions it was made from, its hash."""
-    ranking = {**content, "as_of": {u: positions[u] for u in UPSTREAMS}}
+    ranking: HashedContent = {**content, "as_of": {u: positions[u] for u in UPSTREAMS}}
     return {**ranking, "hash": ranking_hash(ranking)}
 
 
@@ -98,8 +104,8 @@ class Replay:
     def __init__(self, as_of: datetime | None = None) -> None:
         self.facts = Facts()
         self.as_of = as_of
-        self.read = dict.fromkeys(UPSTREAMS, 0)
-        self.positions = dict.fromkeys(UPSTREAMS, 0)
+        self.read: Positions = dict.fromkeys(UPSTREAMS, 0)
+        self.positions: Positions = dict.fromkeys(UPSTREAMS, 0)
 
     def feed(self, messages: Iterable[Mapping[str, Any]]) -> Replay:
         for body in messages:
@@ -132,15 +138,15 @@ def end_of_day(day: str) -> datetime:
     return datetime.combine(datetime.fromisoformat(day).date(), time.max, tzinfo=SHANGHAI)
 
 
-def differences(then: Mapping[str, Any], now: Mapping[str, Any]) -> dict:
+def differences(then: Ranking, now: Ranking) -> Differences:
     """What changed between two rankings of a quarter, region by region, for auditors."""
     before = {row["region"]: row for row in then["rows"]}
-    rows = []
+    rows: list[RowChange] = []
     for row in now["rows"]:
         old = before.get(row["region"])
         if old is None:
             continue
-        changed = {
+        changed: dict[str, Change] = {
             key: {"then": old["indicators"][key]["points"], "now": value["points"]}
             for key, value in row["indicators"].items()
             if key in old["indicators"] and old["indicators"][key]["points"] != value["points"]

@@ -9,12 +9,12 @@ import eventlet
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.kernel.contract.contracts import Report
 from services.kernel.contract.errors import RuleBroken
+from services.kernel.contract.report import Report
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     PULL_TIMEOUT_SECONDS,
-    EventSourcedApplication,
+    ApplicationProvider,
     catch_up,
     consume,
     pull_from,
@@ -51,7 +51,7 @@ def refused(error: ScoringError) -> RuleBroken:
 class ScoringService:
     name = "scoring"
 
-    app: ScoringApplication = EventSourcedApplication(
+    app: ScoringApplication = ApplicationProvider(
         build,
         relay_as="scoring",
         consumes=[upstream_queue("scoring", "registry"), upstream_queue("scoring", "tracking")],
@@ -62,19 +62,19 @@ class ScoringService:
 
     @consume(upstream_queue("scoring", "registry"), requeue_on_error=True)
     def on_registry(self, body: dict) -> None:
-        self.app.receive(body, pull_from(self.registry))
+        self.app.follower.receive(body, pull_from(self.registry))
 
     @consume(upstream_queue("scoring", "tracking"), requeue_on_error=True)
     def on_tracking(self, body: dict) -> None:
-        self.app.receive(body, pull_from(self.tracking))
+        self.app.follower.receive(body, pull_from(self.tracking))
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
         self._catch_up()
 
     def _catch_up(self) -> None:
-        catch_up(self.app, "registry", pull_from(self.registry))
-        catch_up(self.app, "tracking", pull_from(self.tracking))
+        catch_up(self.app.follower, "registry", pull_from(self.registry))
+        catch_up(self.app.follower, "tracking", pull_from(self.tracking))
 
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from services.scoring.application import ScoringApplication
-from services.scoring.domain import canonical_json
+from services.scoring.ranking import canonical_json
 
 POLICY_FILE = Path(__file__).parents[2] / "services/kernel/reference/data/policy-2020.yaml"
 WUHAN, HUANGSHI, SHIYAN = "420100", "420200", "420300"
@@ -59,7 +59,7 @@ class Log:
         """What the bus would bring scoring: everything not delivered yet, one message."""
         body = self.read(self.delivered + 1, None, 10_000)
         if body is not None:
-            app.receive(body, lambda start, stop: self.read(start, stop))
+            app.follower.receive(body, lambda start, stop: self.read(start, stop))
             self.delivered = body["last"]
 
 

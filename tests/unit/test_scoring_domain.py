@@ -10,20 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.scoring.domain import (
-    Facts,
-    FactsError,
-    Policy,
-    PolicyError,
-    ScoringError,
-    canonical_json,
-    cut_off,
-    cut_off_moment,
-    quarter_bounds,
-    quarter_of,
-    rank_quarter,
-    ranking_hash,
-)
+from services.kernel.contract.calendar import quarter_of
+from services.scoring.deadlines import cut_off, cut_off_moment, quarter_bounds
+from services.scoring.domain import FactsError, PolicyError, ScoringError
+from services.scoring.facts import Facts
+from services.scoring.policy import Policy
+from services.scoring.ranking import canonical_json, rank_quarter, ranking_hash
 
 POLICY_FILE = Path(__file__).parents[2] / "services/kernel/reference/data/policy-2020.yaml"
 
