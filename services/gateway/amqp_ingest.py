@@ -6,12 +6,13 @@ as `{"outcomes": [...]}` under the message's `correlation_id`. A message is ackn
 once its outcomes are known, so a gateway that dies mid-way leaves it to be redelivered (a
 redelivery is answered "duplicate" for what was already stored).
 
-- a body that is not a batch (not JSON, wrong shape, too many events) is answered with a
-  rejection and acknowledged: sending it again cannot help;
+What cannot be ingested is sorted by the gRPC status services/gateway/errors.py gives it:
+- the sender's mistake (a body that is not JSON or no batch, too many events, a sender that is
+  no source) is answered with a rejection and acknowledged: sending it again cannot help;
 - a service that cannot be reached: the message is put back after a pause, however long the
   outage lasts, since nothing is wrong with the message;
 - a service that fails on it: retried a few times, then dead-lettered to `gateway.ingest.dead`
-  so one poison message never blocks the queue (DESIGN §5.7).
+  so one poison message never blocks the queue (README "Guarantees").
 
 With `users` (always, as the gateway runs), the message's `user_id` names its sender
 (services/gateway/auth.py): a message without one, or from a user that is no source, has every
@@ -26,14 +27,16 @@ import logging
 import threading
 from typing import Any
 
+import grpc
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from kombu.message import Message
 
-from services.gateway.auth import AmqpUsers, Unauthenticated
-from services.gateway.ingest import BatchTooLarge, Ingestor, SentBatch, field_error, rejection
-from services.gateway.rpc import BackendError, ServiceUnavailable
+from services.gateway.auth import AmqpUsers
+from services.gateway.errors import BackendError, NotABatch, Unauthenticated, status_of
+from services.gateway.ingest import Ingestor, SentBatch, rejection
+from services.kernel.contract.errors import Problem
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +47,8 @@ FAILED_TRIES = 3  # a service failing this often on one message makes it a poiso
 RETRY_PAUSE = 2.0  # seconds before a message is put back for a service that did not answer
 RECONNECT_PAUSE = 2.0
 POLL = 1.0  # seconds between checks for stop() while the queue is idle
-
-
-class NotABatch(ValueError):
-    """The body is not an envelope or a batch; answered with this error, never retried."""
-
-    def __init__(self, error: dict):
-        super().__init__(error["message_en"])
-        self.error = error
+# What errors.py's table answers as the sender's mistake: a rejection, acknowledged.
+THE_SENDERS_TO_FIX = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED)
 
 
 def events_in(body: bytes) -> list[Any]:
@@ -59,20 +56,16 @@ def events_in(body: bytes) -> list[Any]:
         decoded = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise NotABatch(
-            field_error(
-                "body",
-                body[:200].decode("utf-8", "replace"),
-                "json",
-                f"消息体不是合法的 JSON：{error}",
-                f"the message body is not valid JSON: {error}",
-            )
+            "body",
+            body[:200].decode("utf-8", "replace"),
+            "json",
+            f"消息体不是合法的 JSON：{error}",
+            f"the message body is not valid JSON: {error}",
         ) from error
     if isinstance(decoded, dict) and "events" in decoded:
         events = decoded["events"]
         if not isinstance(events, list):
-            raise NotABatch(
-                field_error("events", events, "list", "events 必须是列表", "events must be a list")
-            )
+            raise NotABatch("events", events, "list", "events 必须是列表", "events must be a list")
         return events
     return [decoded]
 
@@ -153,20 +146,17 @@ class AmqpIngest:
         try:
             events = events_in(body)
             answer: dict = {"outcomes": self.ingestor.publish(self._sent(events, message))}
-        except Unauthenticated as error:
-            answer = {"outcomes": [rejection(_event_id(e), [error.to_dict()]) for e in events]}
-        except NotABatch as error:
-            answer = {"outcomes": [rejection(None, [error.error])]}
-        except BatchTooLarge as error:
-            answer = {"outcomes": [rejection(None, [too_large(error)])]}
-        except ServiceUnavailable as error:
-            log.warning("AMQP ingest: %s; the message goes back to the queue", error)
-            self._stopping.wait(RETRY_PAUSE)
-            message.requeue()
-            return
         except Exception as error:
-            self._failed(message, replies, digest, error)
-            return
+            status = status_of(error)
+            if status == grpc.StatusCode.UNAVAILABLE:
+                log.warning("AMQP ingest: %s; the message goes back to the queue", error)
+                self._stopping.wait(RETRY_PAUSE)
+                message.requeue()
+                return
+            if status not in THE_SENDERS_TO_FIX:
+                self._failed(message, replies, digest, error)
+                return
+            answer = {"outcomes": refused(error, events)}
         self._failures.pop(digest, None)
         self._reply(message, replies, answer)
         message.ack()
@@ -215,9 +205,13 @@ class AmqpIngest:
         )
 
 
+def refused(error: Problem, events: list[Any]) -> list[dict]:
+    """The outcomes of a message refused whole: each of its events when its sender is no
+    source, else the one error."""
+    if isinstance(error, Unauthenticated):
+        return [rejection(_event_id(e), [error.to_dict()]) for e in events]
+    return [rejection(None, [error.to_dict()])]
+
+
 def _event_id(event: Any) -> Any:
     return event.get("event_id") if isinstance(event, dict) else None
-
-
-def too_large(error: BatchTooLarge) -> dict:
-    return field_error("events", error.size, "max_batch", error.message_zh, error.message_en)

@@ -1,4 +1,4 @@
-"""Who is calling (DESIGN §4): per-source API keys over gRPC, RabbitMQ users over AMQP.
+"""Who is calling (README "Credentials"): per-source API keys over gRPC, RabbitMQ users over AMQP.
 
 gRPC: each call carries `x-api-key: <key>` in its metadata. A key belongs to one source
 (`office`, `pref:<市州>`, `county:<code>`, `dept:<key>`) and is stored only as its SHA-256, in
@@ -9,13 +9,12 @@ the keys file `GATEWAY_KEYS_FILE` (YAML), which the gateway re-reads when it cha
 
 A key is `zsk_` and 43 URL-safe characters: 256 random bits. Against a secret that size a slow
 hash adds nothing (nobody can guess it to test hashes with), and a fast one lets every call be
-checked with one lookup. Keys are issued, listed and revoked with
+checked with one lookup. The gateway only reads the file; keys are issued, listed and revoked
+with the command line beside the runtime (zhaoshang/keys.py):
 
-    python -m services.gateway.auth issue pref:420100 --label 武汉市招商引资系统
-    python -m services.gateway.auth list
-    python -m services.gateway.auth revoke pref:420100
-
-`issue` prints the key once; nothing can show it again.
+    python -m zhaoshang.keys issue pref:420100 --label 武汉市招商引资系统
+    python -m zhaoshang.keys list
+    python -m zhaoshang.keys revoke pref:420100
 
 AMQP: the message's `user_id` property names the source. RabbitMQ refuses a message whose
 `user_id` is not the user of the connection it came on (unless that user has the `impersonator`
@@ -26,48 +25,23 @@ source `pref:420100`. Create a source's user as docs say in README "Credentials"
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import hashlib
-import json
 import os
-import secrets
-import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import grpc
 import yaml
 
-from services.kernel.contract.contracts import is_known_source
+from services.gateway.errors import Unauthenticated, status_of
+from services.kernel.contract.lookups import is_known_source
 
 API_KEY_HEADER = "x-api-key"
 PROTECTED = "/zhaoshang.v1."  # every method of the public API; health and reflection stay open
-KEY_PREFIX = "zsk_"
 SHOWN = 8  # characters of a presented key repeated in an error
-
-
-class Unauthenticated(Exception):
-    """No credentials, or credentials naming no source: field, value and rule, both languages."""
-
-    def __init__(self, field: str, value: str, rule: str, message_zh: str, message_en: str):
-        super().__init__(f"{field} [{rule}]: {message_zh} / {message_en}")
-        self.field, self.value, self.rule = field, value, rule
-        self.message_zh, self.message_en = message_zh, message_en
-
-    def to_dict(self) -> dict:
-        return {
-            "field": self.field,
-            "value": self.value,
-            "rule": self.rule,
-            "message_zh": self.message_zh,
-            "message_en": self.message_en,
-        }
 
 
 def fingerprint(api_key: str) -> str:
@@ -77,10 +51,6 @@ def fingerprint(api_key: str) -> str:
 def shown(api_key: str) -> str:
     """Enough of a key to recognise it in a log, not enough to use it."""
     return api_key[:SHOWN] + "…" if len(api_key) > SHOWN else "…"
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -125,52 +95,6 @@ def read_keys(path: Path) -> list[IssuedKey]:
             IssuedKey(source, digest, str(entry.get("issued_on", "")), str(entry.get("label", "")))
         )
     return found
-
-
-def write_keys(path: Path, keys: Iterable[IssuedKey]) -> None:
-    """Replace the keys file in one step (the gateway may be reading it), readable by its
-    owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(
-        {"keys": [k.to_dict() for k in keys]}, allow_unicode=True, sort_keys=False
-    )
-    header = "# zhaoshang gateway API keys: SHA-256 of each key, never the key itself.\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(header + text)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def issue_key(path: Path, source: str, label: str = "") -> str:
-    """A new key for `source`, added to the keys file; the key itself is returned, once."""
-    if not is_known_source(source):
-        raise KeysFileError(f"{source!r} is not a known source (office, pref:, county:, dept:)")
-    key = new_key()
-    entry = IssuedKey(source, fingerprint(key), date.today().isoformat(), label)
-    write_keys(path, [*read_keys(path), entry])
-    return key
-
-
-def issue_keys(path: Path, sources: Iterable[str], label: str = "") -> dict[str, str]:
-    """One new key per source, written in one go (a development set: `make run`)."""
-    keys = {source: new_key() for source in sources}
-    today = date.today().isoformat()
-    issued = [IssuedKey(s, fingerprint(k), today, label) for s, k in keys.items()]
-    write_keys(path, [*read_keys(path), *issued])
-    return keys
-
-
-def revoke(path: Path, source: str) -> int:
-    kept = [k for k in read_keys(path) if k.source != source]
-    removed = len(read_keys(path)) - len(kept)
-    write_keys(path, kept)
-    return removed
 
 
 class KeyStore:
@@ -283,83 +207,18 @@ class _KeyRequired(grpc.ServerInterceptor):
         try:
             self.keys.source_of(_api_key(handler_call_details.invocation_metadata))
         except Unauthenticated as refused:
-            message = str(refused)
+            code, message = status_of(refused), str(refused)
 
             def deny(request: Any, context: grpc.ServicerContext) -> None:
-                context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+                context.abort(code, message)
 
             return grpc.unary_unary_rpc_method_handler(deny)
         return continuation(handler_call_details)
 
 
-# --- command line --------------------------------------------------------------------------
-
-
 def default_keys_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """GATEWAY_KEYS_FILE, else the keys file in the var directory (ZHAOSHANG_VAR)."""
     return Path(
         environ.get("GATEWAY_KEYS_FILE")
         or Path(environ.get("ZHAOSHANG_VAR", "var")) / "gateway-keys.yaml"
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.gateway.auth", description=__doc__)
-    parser.add_argument("--keys-file", type=Path, default=None, help="default: GATEWAY_KEYS_FILE")
-    commands = parser.add_subparsers(dest="command", required=True)
-    issue = commands.add_parser("issue", help="issue a key for a source; prints it once")
-    issue.add_argument("source")
-    issue.add_argument("--label", default="")
-    commands.add_parser("list", help="the sources holding keys (never the keys)")
-    gone = commands.add_parser("revoke", help="revoke every key of a source")
-    gone.add_argument("source")
-    args = parser.parse_args(argv)
-    path = args.keys_file or default_keys_file()
-    try:
-        if args.command == "issue":
-            print(issue_key(path, args.source, args.label))
-        elif args.command == "list":
-            for key in read_keys(path):
-                print(
-                    json.dumps(
-                        {**key.to_dict(), "sha256": key.sha256[:12] + "…"}, ensure_ascii=False
-                    )
-                )
-        else:
-            print(f"revoked {revoke(path, args.source)} key(s) of {args.source}")
-    except KeysFileError as error:
-        print(error, file=sys.stderr)
-        return 2
-    return 0
-
-
-DEV_KEYS_FILE = "gateway-keys.yaml"  # the hashes, for the gateway
-DEV_API_KEYS = "dev-api-keys.json"  # the keys themselves, for the demo and local scripts
-
-
-def issue_dev_keys(directory: Path, sources: Iterable[str]) -> dict[str, str]:
-    """Fresh development keys for `sources` (`make run`): the gateway's keys file and, readable
-    by its owner only, the keys themselves. Never for a deployment: there, each system is
-    issued its own key with `issue` and keeps it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / DEV_KEYS_FILE).unlink(missing_ok=True)
-    keys = issue_keys(directory / DEV_KEYS_FILE, sources, label="development key (make run)")
-    plain = directory / DEV_API_KEYS
-    plain.unlink(missing_ok=True)
-    descriptor = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-        json.dump(keys, f, ensure_ascii=False, indent=1)
-    return keys
-
-
-def dev_sources(ref: Any) -> list[str]:
-    """Every source the reference data knows: the development keys `make run` issues."""
-    return [
-        "office",
-        *(f"pref:{p.code}" for p in ref.prefectures),
-        *(f"county:{c.code}" for p in ref.prefectures for c in ref.counties_of(p.code)),
-        *(f"dept:{key}" for key in ref.departments),
-    ]
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -11,36 +11,16 @@ Valid reports are forwarded to their owning services in as few calls as their or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from services.gateway.errors import BatchTooLarge, ServiceFailed, Undecodable
 from services.gateway.grouping import GroupCommit
 from services.gateway.planning import Run, plan
-from services.gateway.rpc import Rpc, ServiceFailed
-from services.kernel.contract import contracts
-from services.kernel.contract.contracts import Report
+from services.gateway.rpc import Rpc
+from services.kernel.contract.errors import ReportInvalid, error
+from services.kernel.contract.report import Report, validate_report
 
 REJECTED = "rejected"
-
-
-class BatchTooLarge(ValueError):
-    """More reports than one call may carry; named like a field error: events, size, rule."""
-
-    field = "events"
-    rule = "max_batch"
-
-    def __init__(self, size: int, limit: int):
-        self.size = size
-        self.limit = limit
-        self.message_zh = (
-            f"events 的值 {size} 超过上限：一批最多 {limit} 条报告（规则 max_batch），"
-            "请拆分后重新发送"
-        )
-        self.message_en = (
-            f"events: {size} reports, but a batch holds at most {limit} reports (rule "
-            "max_batch); split the batch"
-        )
-        super().__init__(f"{self.message_zh} / {self.message_en}")
 
 
 class SentBatch(list):
@@ -53,7 +33,7 @@ class SentBatch(list):
 
 def field_error(field: str, value: Any, rule: str, message_zh: str, message_en: str) -> dict:
     """A FieldError as a dict, for what the transports refuse before the contract sees it."""
-    return contracts.error(field, value, rule, message_zh, message_en).to_dict()
+    return error(field, value, rule, message_zh, message_en).to_dict()
 
 
 def rejection(event_id: Any, errors: Sequence[dict]) -> dict:
@@ -72,15 +52,6 @@ def not_the_sender(report: Report, sender: str) -> dict:
     )
 
 
-@dataclass(frozen=True)
-class Undecodable:
-    """An event its transport could not decode (bad payload JSON): it keeps its place and is
-    answered with these errors."""
-
-    event_id: Any
-    errors: tuple[dict, ...]
-
-
 class Ingestor:
     def __init__(self, rpc: Rpc, max_batch: int = 1000):
         self.rpc = rpc
@@ -93,7 +64,7 @@ class Ingestor:
 
         A `SentBatch` is held to its sender; any other sequence is taken as its reports state
         their sources (in-process use and tests of the gateway alone). Raises BatchTooLarge
-        before looking at any event, and the rpc module's BackendError when a service cannot
+        before looking at any event, and BackendError (errors.py) when a service cannot
         answer (calls made before it stay applied: a resend of the batch gets "duplicate" for
         them).
         """
@@ -105,11 +76,11 @@ class Ingestor:
         refused: list[dict] = []
         for position, raw in enumerate(raw_events):
             if isinstance(raw, Undecodable):
-                outcomes[position] = rejection(raw.event_id, raw.errors)
+                outcomes[position] = rejection(raw.event_id, [raw.to_dict()])
                 continue
             try:
-                report = contracts.validate_report(raw)
-            except contracts.ReportInvalid as invalid:
+                report = validate_report(raw)
+            except ReportInvalid as invalid:
                 errors = [error.to_dict() for error in invalid.errors]
                 outcomes[position] = rejection(invalid.event_id, errors)
                 continue
@@ -135,5 +106,6 @@ class Ingestor:
             raise ServiceFailed(
                 f"服务 {owner} 对 {len(reports)} 条报告给出了 {len(answers)} 个结果",
                 f"service {owner} answered {len(answers)} outcomes for {len(reports)} reports",
+                f"{owner}.ingest",
             )
         return answers

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.kernel.contract import contracts
-from services.kernel.contract.contracts import Report
+from services.kernel.contract.report import Report
+from services.kernel.contract.vocabulary import OWNER
 
 
 @dataclass
@@ -51,7 +51,7 @@ def plan(reports: Sequence[tuple[int, Report]]) -> list[Run]:
     for position, report in reports:
         subject = subject_of(report, subjects_by_event)
         subjects_by_event[str(report.event_id)] = subject
-        owner = contracts.OWNER[report.type]
+        owner = OWNER[report.type]
         earliest = last_run_of.get(subject, 0)
         index = next(
             (i for i in range(earliest, len(runs)) if runs[i].owner == owner), len(runs)

@@ -18,6 +18,8 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -25,25 +27,6 @@ class Rpc(Protocol):
     """What the gateway needs of RPC: call one method of one service with keyword arguments."""
 
     def call(self, service: str, method: str, **kwargs: Any) -> Any: ...
-
-
-class BackendError(Exception):
-    def __init__(self, message_zh: str, message_en: str):
-        super().__init__(f"{message_zh} / {message_en}")
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-
-class ServiceUnavailable(BackendError):
-    """The service did not answer: not running, broker down, or too slow. Retry later."""
-
-
-class ServiceFailed(BackendError):
-    """The service answered with an error instead of a result."""
-
-
-class ServiceRefused(BackendError):
-    """The service refused the request under a business rule (its `RuleBroken`)."""
 
 
 # Connection trouble, and nameko's RuntimeError for a reply consumer whose connection dropped.
@@ -71,37 +54,43 @@ class NamekoRpc:
                     f"服务 {name} 暂时无法写入存储，请稍后重发（已保存的报告会答复 duplicate）",
                     f"service {name} cannot reach its store just now; resend later (what was "
                     "stored is answered duplicate)",
+                    name,
                 ) from error
             if error.exc_type == "RuleBroken":
                 # nameko carries only the English message of the rule across the bus.
                 raise ServiceRefused(
-                    f"服务 {name} 按业务规则拒绝：{error.value}", str(error.value)
+                    f"服务 {name} 按业务规则拒绝：{error.value}", str(error.value), name
                 ) from error
             raise ServiceFailed(
                 f"服务 {name} 处理出错：{error.exc_type} {error.value}",
                 f"service {name} failed: {error.exc_type} {error.value}",
+                name,
             ) from error
         except BadRequest as error:
             raise ServiceFailed(
                 f"服务 {name} 拒绝了调用：{type(error).__name__} {error}",
                 f"service {name} refused the call: {type(error).__name__} {error}",
+                name,
             ) from error
         except RpcTimeout as error:
             self._discard()  # a late reply must not be mistaken for the next call's
             raise ServiceUnavailable(
                 f"服务 {name} 在 {self._timeout:g} 秒内未应答，请稍后重试",
                 f"service {name} did not answer within {self._timeout:g}s; retry later",
+                name,
             ) from error
         except UnknownService as error:
             raise ServiceUnavailable(
                 f"服务 {service} 未运行，请稍后重试",
                 f"service {service} is not running; retry later",
+                service,
             ) from error
         except _TRANSPORT_ERRORS as error:
             self._discard()
             raise ServiceUnavailable(
                 f"无法经消息总线调用 {name}（{error}），请稍后重试",
                 f"could not reach {name} over the message bus ({error}); retry later",
+                name,
             ) from error
 
     def close(self) -> None:

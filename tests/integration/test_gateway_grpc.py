@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from services.gateway.config import Config
-from services.gateway.rpc import ServiceUnavailable
+from services.gateway.errors import ServiceUnavailable
 from services.gateway.server import SERVICES, serve
 from zhaoshang.api import zhaoshang_pb2 as pb
 from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc

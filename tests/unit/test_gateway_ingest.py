@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from services.gateway.ingest import BatchTooLarge, Ingestor, Undecodable, field_error
+from services.gateway.errors import BatchTooLarge, Undecodable
+from services.gateway.ingest import Ingestor, field_error
 
 
 class FakeServices:
@@ -107,7 +108,8 @@ def test_the_services_answers_are_passed_on():
 
 def test_an_event_its_transport_could_not_decode_keeps_its_place():
     error = field_error("payload_json", "{", "json", "不是 JSON", "not JSON")
-    events = [make_event(), Undecodable("e-2", (error,)), make_event()]
+    undecodable = Undecodable("e-2", "payload_json", "{", "json", "不是 JSON", "not JSON")
+    events = [make_event(), undecodable, make_event()]
 
     outcomes = Ingestor(FakeServices()).publish(events)
 

@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from services.gateway import auth
-from services.gateway.auth import AmqpUsers, KeyStore, Unauthenticated, issue_key, read_keys
+from services.gateway.auth import AmqpUsers, KeyStore, read_keys
+from services.gateway.errors import Unauthenticated
 from services.kernel.contract.jurisdiction import Jurisdictions, NotPermitted
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from tools.demo import by_sender, generate_demo
+from zhaoshang import keys
+from zhaoshang.keys import issue_key
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def test_a_missing_unknown_or_revoked_key_is_refused_naming_field_value_and_rule
         store.source_of(None)
     assert (missing.value.field, missing.value.rule) == ("x-api-key", "api_key_missing")
 
-    auth.revoke(keys_file, "office")  # the store notices the file changed
+    keys.revoke(keys_file, "office")  # the store notices the file changed
     with pytest.raises(Unauthenticated) as revoked:
         store.source_of(key)
     assert revoked.value.rule == "api_key_unknown"
@@ -45,13 +47,13 @@ def test_a_missing_unknown_or_revoked_key_is_refused_naming_field_value_and_rule
 
 
 def test_the_command_line_issues_lists_and_revokes(keys_file, capsys):
-    assert auth.main(["--keys-file", str(keys_file), "issue", "dept:jingxin"]) == 0
+    assert keys.main(["--keys-file", str(keys_file), "issue", "dept:jingxin"]) == 0
     key = capsys.readouterr().out.strip()
     assert KeyStore(keys_file).source_of(key) == "dept:jingxin"
-    auth.main(["--keys-file", str(keys_file), "list"])
+    keys.main(["--keys-file", str(keys_file), "list"])
     listed = json.loads(capsys.readouterr().out)
     assert listed["source"] == "dept:jingxin" and key not in json.dumps(listed)
-    assert auth.main(["--keys-file", str(keys_file), "issue", "pref:110000"]) == 2
+    assert keys.main(["--keys-file", str(keys_file), "issue", "pref:110000"]) == 2
 
 
 def test_an_amqp_user_names_its_source_under_the_deployments_prefix():
