@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.notify.application import NotifyApplication
 from services.notify.config import Leader, Recipients, UnitContacts, Webhook
-from services.notify.domain import RetryPolicy
+from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryFailed, Outgoing
 
 MEASURES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.kernel.store.environment import store_env, var_dir
 from services.notify.application import NotifyApplication
 from services.notify.config import NotifySettings, load_recipients

@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from services.kernel.reference.reference import Reference
-from services.notify.domain import EMAIL, WEBHOOK, ReminderSchedule, RetryPolicy
+from services.kernel.reference import Reference
+from services.notify.domain import EMAIL, WEBHOOK
 from services.notify.notices import OFFICE
+from services.notify.reminders import ReminderSchedule
+from services.notify.retry import RetryPolicy
 
 DEFAULT_WEBHOOK_SECRET_ENV = "NOTIFY_WEBHOOK_SECRET"
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")

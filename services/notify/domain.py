@@ -1,18 +1,20 @@
 """Notify's domain: the circular (通报) of each published ranking, the notices sent to units (the
 circular itself, 约谈通知 (十九), deadline reminders for 附件3 tasks and 附件4 matters), and the
-delivery of each notice, attempt by attempt.
+delivery of each notice, attempt by attempt; what units reported done (`Progress`).
 
 A delivery records its intent (`SendingStarted`) before anything leaves and its outcome
 (`Sent`, `SendingFailed`, `GivenUp`) after, so a delivery that was sent is never due again and
-one interrupted mid-send is recognisable as such. Standard library and eventsourcing.domain only.
+one interrupted mid-send is recognisable as such. The back-off between attempts is
+retry.py's `RetryPolicy`; the reminder calendar is reminders.py's. Standard library,
+eventsourcing.domain and the kernel's ids only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -68,31 +70,10 @@ def delivery_key(channel: str, address: str) -> str:
     return f"{channel}:{address}"
 
 
-# Retries -----------------------------------------------------------------------------------
+class Backoff(Protocol):
+    """When a failed delivery is tried again (retry.py's `RetryPolicy`)."""
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off: first_delay, 2×, 4×, … at most max_delay; no more than
-    max_attempts attempts in all."""
-
-    max_attempts: int = 6
-    first_delay: timedelta = timedelta(minutes=1)
-    max_delay: timedelta = timedelta(hours=1)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise NotifyError("max_attempts", self.max_attempts, "at_least_one", "try once")
-        if self.first_delay <= timedelta(0) or self.max_delay < self.first_delay:
-            raise NotifyError(
-                "first_delay", self.first_delay, "positive_delays", "0 < first ≤ max delay"
-            )
-
-    def retry_at(self, attempt: int, failed_at: datetime) -> datetime | None:
-        """When to try again after attempt number `attempt` failed; None: give up."""
-        if attempt >= self.max_attempts:
-            return None
-        return failed_at + min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
+    def retry_at(self, attempt: int, failed_at: datetime) -> datetime | None: ...
 
 
 # Notices and their deliveries ---------------------------------------------------------------
@@ -223,7 +204,7 @@ class Notice(Aggregate):
         self._sent(delivery=delivery, attempt=current.attempts, at=at, receipt=receipt)
 
     def record_failure(
-        self, delivery: str, at: datetime, reason: str, permanent: bool, policy: RetryPolicy
+        self, delivery: str, at: datetime, reason: str, permanent: bool, policy: Backoff
     ) -> None:
         """The attempt failed: try again after a back-off, or give up (a permanent refusal, or
         the last attempt allowed)."""
@@ -238,7 +219,7 @@ class Notice(Aggregate):
                 delivery=delivery, attempts=current.attempts, at=at, reason=f"{why}：{reason}"
             )
 
-    def record_interrupted(self, at: datetime, policy: RetryPolicy) -> list[str]:
+    def record_interrupted(self, at: datetime, policy: Backoff) -> list[str]:
         """At start-up: attempts left "sending" by a stopped process failed with an unknown
         outcome; they are retried (as the same message) like any failure."""
         interrupted = [key for key, d in self.deliveries.items() if d.status == SENDING]
@@ -395,72 +376,3 @@ class Progress(Aggregate):
 
 def _progress_key(item: str, unit: str) -> str:
     return f"{item}@{unit}"
-
-
-# Deadline reminders ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """An item some units owe by a date: an 附件3 task or an 附件4 matter."""
-
-    item: str
-    due: date
-    units: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str  # "before-7d", "overdue-1d"
-    on: date
-    days_late: int  # negative: days before the deadline
-
-
-@dataclass(frozen=True)
-class ReminderSchedule:
-    """Reminders `before_days` before a deadline and overdue notices `overdue_days` after it.
-
-    On any day only the latest stage reached counts (a service that was down for the 7-day
-    reminder sends the 1-day one, not both), and only within `grace_days` of that stage's date
-    (a service started long after a deadline does not flood units with stale notices).
-    """
-
-    before_days: tuple[int, ...] = (7, 1)
-    overdue_days: tuple[int, ...] = (1,)
-    grace_days: int = 7
-
-    def __post_init__(self) -> None:
-        for name in ("before_days", "overdue_days"):
-            days = getattr(self, name)
-            if any(d < 1 for d in days) or len(set(days)) != len(days):
-                raise NotifyError(name, days, "distinct_positive_days", "e.g. (7, 1)")
-        if self.grace_days < 0:
-            raise NotifyError("grace_days", self.grace_days, "not_negative", "0 or more days")
-
-    def stages(self, due: date) -> list[Stage]:
-        stages = [Stage(f"before-{d}d", due - timedelta(days=d), -d) for d in self.before_days]
-        stages += [Stage(f"overdue-{d}d", due + timedelta(days=d), d) for d in self.overdue_days]
-        return sorted(stages, key=lambda s: s.on)
-
-    def stage_on(self, due: date, today: date) -> Stage | None:
-        reached = [s for s in self.stages(due) if s.on <= today]
-        if not reached or (today - reached[-1].on).days > self.grace_days:
-            return None
-        return reached[-1]
-
-
-def due_reminders(
-    deadlines: Iterable[Deadline],
-    schedule: ReminderSchedule,
-    today: date,
-    is_done: Callable[[str, str], bool],
-    reachable: Callable[[str], bool],
-) -> Iterator[tuple[Deadline, str, Stage]]:
-    """(deadline, unit, stage) for every reminder due today, in a stable order."""
-    for deadline in deadlines:
-        stage = schedule.stage_on(deadline.due, today)
-        if stage is None:
-            continue
-        for unit in sorted(deadline.units):
-            if reachable(unit) and not is_done(deadline.item, unit):
-                yield deadline, unit, stage

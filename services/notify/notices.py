@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.kernel.reference.reference import Reference
+from services.kernel.reference import Reference
 from services.notify.circular import ISSUER, PLAN, date_zh, quarter_zh, title
-from services.notify.domain import Stage
+from services.notify.reminders import Stage
 
 OFFICE = "office"  # the 领导小组办公室 itself, as a recipient
 OFFICE_CONTACT = "省招商引资工作领导小组办公室（省商务厅）"
@@ -93,6 +93,13 @@ def reports_to(unit: str, ref: Reference) -> str:
         prefecture = ref.regions[region.prefecture_code].name
         return f"{prefecture}招商引资工作领导小组办公室"
     return OFFICE_CONTACT
+
+
+def reminder_text(about: str, unit: str, stage: Stage, today: date, ref: Reference) -> Text:
+    """The reminder to `unit` about `about` ("task:<id>" or "matter:<id>") at `stage`."""
+    kind, key = about.split(":", 1)
+    owed = (task_item if kind == "task" else matter_item)(key, unit, ref)
+    return reminder_letter(owed, stage, today, unit_name(unit, ref))
 
 
 def reminder_letter(item: Item, stage: Stage, today: date, addressee: str) -> Text:

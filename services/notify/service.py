@@ -8,7 +8,7 @@ from nameko.timer import timer
 
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
-    EventSourcedApplication,
+    ApplicationProvider,
     catch_up,
     consume,
     pull_from,
@@ -25,7 +25,7 @@ REMINDER_SECONDS = 3600  # reminders are by the day; hourly is soon enough after
 class NotifyService:
     name = "notify"
 
-    app: NotifyApplication = EventSourcedApplication(
+    app: NotifyApplication = ApplicationProvider(
         build, consumes=[upstream_queue("notify", "scoring"), upstream_queue("notify", "tracking")]
     )
     observability = Observability()
@@ -34,16 +34,16 @@ class NotifyService:
 
     @consume(upstream_queue("notify", "scoring"), requeue_on_error=True)
     def on_scoring(self, body: dict) -> None:
-        self.app.receive(body, pull_from(self.scoring))
+        self.app.follower.receive(body, pull_from(self.scoring))
 
     @consume(upstream_queue("notify", "tracking"), requeue_on_error=True)
     def on_tracking(self, body: dict) -> None:
-        self.app.receive(body, pull_from(self.tracking))
+        self.app.follower.receive(body, pull_from(self.tracking))
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up(self.app, "scoring", pull_from(self.scoring))
-        catch_up(self.app, "tracking", pull_from(self.tracking))
+        catch_up(self.app.follower, "scoring", pull_from(self.scoring))
+        catch_up(self.app.follower, "tracking", pull_from(self.tracking))
 
     @timer(interval=REMINDER_SECONDS)
     def remind(self) -> None:

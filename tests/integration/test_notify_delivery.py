@@ -16,7 +16,8 @@ import docx
 import pytest
 
 from services.notify.config import Recipients, SmtpSettings
-from services.notify.domain import INTERRUPTED, RetryPolicy
+from services.notify.domain import INTERRUPTED
+from services.notify.retry import RetryPolicy
 from services.notify.transports import Outgoing, SmtpTransport, WebhookTransport
 from tests.notify_servers import LOOPBACK, SmtpServer, WebhookReceiver
 from tests.notify_support import (
@@ -87,7 +88,7 @@ def test_the_circular_arrives_as_a_docx_attachment_that_holds_the_ranking_table(
     service = Service(tmp_path, smtp, one_unit())
     ranking = make_ranking()
 
-    service.app.receive(published(ranking), no_gap)
+    service.app.follower.receive(published(ranking), no_gap)
     service.app.deliver_due()
 
     (message,) = smtp.messages
@@ -109,7 +110,7 @@ def test_the_circular_arrives_as_a_docx_attachment_that_holds_the_ranking_table(
 def test_a_webhook_gets_the_notice_signed_with_the_shared_secret(tmp_path, smtp, webhook):
     service = Service(tmp_path, smtp, one_unit(webhook=webhook.url), webhook=webhook)
 
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
     service.app.deliver_due()
 
     ((headers, body),) = webhook.requests
@@ -128,7 +129,7 @@ def test_a_webhook_answering_503_is_retried_and_the_retry_is_the_same_signed_bod
 ):
     webhook.statuses = [503]
     service = Service(tmp_path, smtp, one_unit(webhook=webhook.url), webhook=webhook)
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
 
     service.app.deliver_due()
     service.clock.advance(minutes=1)
@@ -144,7 +145,7 @@ def test_a_webhook_answering_503_is_retried_and_the_retry_is_the_same_signed_bod
 def test_a_stopped_smtp_server_means_retries_then_one_mail_once_it_is_back(tmp_path, smtp):
     service = Service(tmp_path, smtp, one_unit())
     smtp.stop()
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
 
     service.app.deliver_due()
     service.clock.advance(minutes=1)
@@ -171,12 +172,12 @@ def test_a_stopped_smtp_server_means_retries_then_one_mail_once_it_is_back(tmp_p
 def test_after_a_restart_a_redelivered_publication_sends_nothing_again(tmp_path, smtp):
     service = Service(tmp_path, smtp, one_unit())
     ranking = make_ranking()
-    service.app.receive(published(ranking), no_gap)
+    service.app.follower.receive(published(ranking), no_gap)
     service.app.deliver_due()
 
     service.restart()
-    service.app.receive(published(ranking), no_gap)
-    service.app.receive(published(ranking, notification_id=2), no_gap)
+    service.app.follower.receive(published(ranking), no_gap)
+    service.app.follower.receive(published(ranking, notification_id=2), no_gap)
     service.clock.advance(days=1)
     service.app.deliver_due()
 
@@ -187,7 +188,7 @@ def test_after_a_restart_a_redelivered_publication_sends_nothing_again(tmp_path,
 def test_a_restart_before_sending_sends_the_circular_made_again_byte_for_byte(tmp_path, smtp):
     service = Service(tmp_path, smtp, one_unit())
     ranking = make_ranking()
-    service.app.receive(published(ranking), no_gap)
+    service.app.follower.receive(published(ranking), no_gap)
 
     service.restart()  # nothing sent yet; the new process renders the attachment again
     service.app.deliver_due()
@@ -222,7 +223,7 @@ def test_a_crash_after_recording_the_intent_and_before_sending_sends_once_after_
 ):
     service = Service(tmp_path, smtp, one_unit())
     service.restart({"email": CrashingTransport(service.transports["email"], send_first=False)})
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
     with pytest.raises(Crash):
         service.app.deliver_due()
     assert [r["status"] for r in service.app.deliveries()] == ["sending"]
@@ -244,7 +245,7 @@ def test_a_crash_after_the_server_took_the_mail_resends_it_once_recognisably(tmp
     it. The resend is the same message, with the same Message-ID; never a third copy."""
     service = Service(tmp_path, smtp, one_unit())
     service.restart({"email": CrashingTransport(service.transports["email"], send_first=True)})
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
     with pytest.raises(Crash):
         service.app.deliver_due()
 
@@ -271,7 +272,7 @@ def test_summons_and_reminders_reach_the_right_people_on_the_right_days_once(tmp
         }
     )
     service = Service(tmp_path, smtp, recipients)
-    service.app.receive(published(make_ranking()), no_gap)
+    service.app.follower.receive(published(make_ranking()), no_gap)
     days = [date(2020, 6, 22) + timedelta(days=n) for n in range(12)]
     received_on = {}
     for day in days:

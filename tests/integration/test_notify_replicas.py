@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from services.notify.application import NotifyApplication
-from services.notify.domain import INTERRUPTED, RetryPolicy
+from services.notify.domain import INTERRUPTED
+from services.notify.retry import RetryPolicy
 from services.notify.transports import SmtpTransport
 from tests.integration.test_notify_delivery import Crash, CrashingTransport, smtp_settings
 from tests.notify_servers import SmtpServer
@@ -74,13 +75,13 @@ def test_the_timers_run_on_one_replica_which_sends_what_the_other_issued(replica
     third_quarter, fourth_quarter = make_ranking("2020Q3"), make_ranking("2020Q4")
 
     assert first.deliver_due() == 0  # the first to tick takes the timers' lease
-    first.receive(published(third_quarter, notification_id=1), no_gap)  # and consumes
+    first.follower.receive(published(third_quarter, notification_id=1), no_gap)  # and consumes
     assert second.deliver_due() == 0  # notices are due, but the other replica sends nothing
     assert second.issue_reminders() == 0
     assert first.deliver_due() > 0
 
     # The single active consumer is now the other replica: it issues, the first one sends.
-    second.receive(published(fourth_quarter, notification_id=2), no_gap)
+    second.follower.receive(published(fourth_quarter, notification_id=2), no_gap)
     assert first.deliver_due() > 0
 
     rows = second.deliveries()
@@ -98,7 +99,7 @@ def test_when_the_replica_sending_stops_another_takes_over_and_sends_each_notice
 ):
     dying = replicas.start("a", CrashingTransport(replicas.transport, send_first=False))
     standby = replicas.start("b")
-    dying.receive(published(make_ranking()), no_gap)
+    dying.follower.receive(published(make_ranking()), no_gap)
     with pytest.raises(Crash):
         dying.deliver_due()  # its first delivery is left "sending", nothing was sent
     assert standby.deliver_due() == 0  # the first replica still holds the lease
@@ -120,7 +121,7 @@ def test_when_the_replica_sending_stops_another_takes_over_and_sends_each_notice
 def test_a_replica_that_did_not_write_the_circular_writes_the_same_files(replicas):
     writer, other = replicas.start("a"), replicas.start("b")
     ranking = make_ranking()
-    writer.receive(published(ranking), no_gap)
+    writer.follower.receive(published(ranking), no_gap)
 
     written = writer.circular_files(ranking_hash(ranking))
     made_again = other.circular_files(ranking_hash(ranking))

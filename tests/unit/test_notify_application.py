@@ -3,9 +3,12 @@ reminder calendar driven by a clock the test moves, retries, and the queries."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
+import pytest
 from eventsourcing.persistence import StoredEvent
 
 from services.kernel.contract import ids
@@ -33,7 +36,7 @@ def test_a_publication_writes_the_circular_and_issues_circulars_and_summons(tmp_
     app = make_app(tmp_path, transports={"email": mail})
     ranking = make_ranking()
 
-    app.receive(published(ranking), no_gap)
+    app.follower.receive(published(ranking), no_gap)
     app.deliver_due()
 
     files = app.circular_files(ranking_hash(ranking))
@@ -58,7 +61,7 @@ def test_the_attachment_is_the_docx_file_written_at_publication(tmp_path):
     app = make_app(tmp_path, transports={"email": mail})
     ranking = make_ranking()
 
-    app.receive(published(ranking), no_gap)
+    app.follower.receive(published(ranking), no_gap)
     app.deliver_due()
 
     docx_file = next(f for f in app.circular_files(ranking_hash(ranking)) if f.endswith(".docx"))
@@ -70,12 +73,13 @@ def test_a_redelivered_publication_issues_and_sends_nothing_new(tmp_path):
     mail = RecordingTransport()
     app = make_app(tmp_path, transports={"email": mail})
     ranking = make_ranking()
-    app.receive(published(ranking), no_gap)
+    app.follower.receive(published(ranking), no_gap)
     app.deliver_due()
     before = (len(app.notices), len(mail.sent))
 
-    app.receive(published(ranking), no_gap)  # the same message again
-    app.receive(published(ranking, notification_id=2), no_gap)  # republished, later position
+    app.follower.receive(published(ranking), no_gap)  # the same message again
+    # republished, at a later position
+    app.follower.receive(published(ranking, notification_id=2), no_gap)
     app.deliver_due()
 
     assert (len(app.notices), len(mail.sent)) == before
@@ -86,7 +90,7 @@ def test_a_summoned_unit_without_leaders_gets_the_summons_at_its_own_address(tmp
     recipients = Recipients({"429006": contacts("429006", "zsj@tianmen.example")})
     app = make_app(tmp_path, transports={"email": mail}, recipients=recipients)
 
-    app.receive(published(make_ranking()), no_gap)
+    app.follower.receive(published(make_ranking()), no_gap)
     app.deliver_due()
 
     assert Counter((o.kind, o.address) for o in mail.sent) == {
@@ -100,7 +104,7 @@ def test_failed_deliveries_are_retried_with_back_off_and_given_up_after_n_tries(
     refusing = RefusingTransport("SMTP 127.0.0.1:25 不可用：ConnectionRefusedError")
     recipients = Recipients({WUHAN: contacts(WUHAN, "zsj@wuhan.example")})
     app = make_app(tmp_path, transports={"email": refusing}, clock=clock, recipients=recipients)
-    app.receive(published(make_ranking()), no_gap)
+    app.follower.receive(published(make_ranking()), no_gap)
 
     tries = [app.deliver_due()]
     for minutes in (0.5, 0.5, 2, 5):
@@ -117,7 +121,7 @@ def test_failed_deliveries_are_retried_with_back_off_and_given_up_after_n_tries(
 def test_a_mail_server_that_is_down_costs_one_attempt_per_round_not_one_per_notice(tmp_path):
     refusing = RefusingTransport("SMTP 127.0.0.1:25 不可用：TimeoutError")
     app = make_app(tmp_path, transports={"email": refusing})
-    app.receive(published(make_ranking()), no_gap)
+    app.follower.receive(published(make_ranking()), no_gap)
 
     assert app.deliver_due() == 1
     assert refusing.tries == 1
@@ -131,7 +135,7 @@ def test_a_permanent_refusal_is_given_up_at_once_and_a_missing_channel_says_so(t
         recipients=recipients,
         transports={"email": RefusingTransport("550 no such user", permanent=True)},
     )
-    app.receive(published(make_ranking()), no_gap)
+    app.follower.receive(published(make_ranking()), no_gap)
 
     assert app.deliver_due() == 2
     reasons = {row["channel"]: row["failures"][0]["reason"] for row in app.failures()}
@@ -142,7 +146,7 @@ def test_a_permanent_refusal_is_given_up_at_once_and_a_missing_channel_says_so(t
 def test_queries_say_what_was_sent_to_whom_and_when(tmp_path):
     clock = FakeClock()
     app = make_app(tmp_path, transports={"email": RecordingTransport()}, clock=clock)
-    app.receive(published(make_ranking()), no_gap)
+    app.follower.receive(published(make_ranking()), no_gap)
     clock.advance(seconds=30)
     app.deliver_due()
 
@@ -205,7 +209,7 @@ def test_a_task_reported_done_gets_no_more_reminders(tmp_path):
     app = make_app(
         tmp_path, recipients=Recipients({WUHAN: contacts(WUHAN, "z@w.example")}), clock=clock
     )
-    app.receive(
+    app.follower.receive(
         tracking_message(1, [task_done("set_up_leading_group", WUHAN, "2020-06-25")]), no_gap
     )
 
@@ -244,7 +248,7 @@ def test_a_matter_reported_done_gets_no_overdue_notice_but_one_in_progress_does(
         },
         "2020-12-20",
     )
-    app.receive(tracking_message(1, [done, ongoing]), no_gap)
+    app.follower.receive(tracking_message(1, [done, ongoing]), no_gap)
 
     fired = reminder_dates(app, clock, date(2021, 1, 1), date(2021, 1, 1))
 
@@ -298,3 +302,37 @@ def test_a_circular_written_before_docx_existed_still_loads(tmp_path):
     assert isinstance(written, Circular)
     assert (written.files, written.ranking, written.digests) == (["a.md"], {}, {})
     assert app.has_circular("v1hash")
+
+
+def test_a_replica_without_the_circulars_files_writes_them_again_byte_for_byte(tmp_path):
+    app = make_app(tmp_path)
+    ranking = make_ranking()
+    app.follower.receive(published(ranking), no_gap)
+    stored = app.repository.get(ids.circular_id(ranking_hash(ranking))).digests
+    for written in (tmp_path / "circulars").iterdir():
+        written.unlink()
+
+    files = app.circular_files(ranking_hash(ranking))
+
+    assert {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files} == stored
+
+
+def test_a_circular_made_again_with_other_bytes_is_refused(tmp_path):
+    app = make_app(tmp_path)
+    ranking = {**make_ranking(), "hash": "a" * 64}
+    stem = f"{ranking['quarter']}-{'a' * 12}"
+    app.save(
+        Circular(
+            ranking_hash=ranking["hash"],
+            quarter=ranking["quarter"],
+            policy_version=ranking["policy_version"],
+            files=[],
+            ranking={k: v for k, v in ranking.items() if k != "hash"},
+            published_on=date(2020, 10, 12),
+            digests={f"{stem}.docx": "0" * 64},  # not what the renderer makes
+        )
+    )
+
+    with pytest.raises(RuntimeError, match="differ from the files written at publication"):
+        app.circular_files(ranking["hash"])
+    assert not (tmp_path / "circulars" / f"{stem}.docx").exists()

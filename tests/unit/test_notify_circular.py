@@ -13,6 +13,7 @@ from matplotlib import font_manager
 
 from services.notify import chart, circular
 from services.notify.document import render_docx
+from services.notify.rendering import render
 from tests.notify_support import make_ranking, ranking_hash
 
 PUBLISHED_ON = date(2020, 10, 12)
@@ -134,3 +135,16 @@ def test_a_quarter_without_summons_says_so(png):
 
     assert "本季度无约谈对象。" in text
     assert "本季度无分档结果。" in text
+
+
+def test_one_rendering_gives_the_files_their_digests_and_the_docx_attachment(ranking, png):
+    rendered = render(ranking, PUBLISHED_ON)
+
+    stem = f"2020Q3-{ranking['hash'][:12]}"
+    assert list(rendered.files) == [f"{stem}.md", f"{stem}.html", f"{stem}.docx"]
+    assert rendered.files[f"{stem}.docx"] == render_docx(ranking, PUBLISHED_ON, png)
+    assert rendered.attachment.content == rendered.files[f"{stem}.docx"]
+    assert rendered.attachment.filename == circular.docx_filename(ranking)
+    assert render(ranking, PUBLISHED_ON).digests == rendered.digests
+    assert rendered.differing(rendered.digests) == []
+    assert rendered.differing({f"{stem}.html": "0" * 64}) == [f"{stem}.html"]

@@ -16,16 +16,14 @@ from services.notify.domain import (
     SENDING,
     SENT,
     WEBHOOK,
-    Deadline,
     Notice,
     NotifyError,
     Progress,
-    ReminderSchedule,
-    RetryPolicy,
-    due_reminders,
     notice_id,
     notice_key,
 )
+from services.notify.reminders import Deadline, ReminderSchedule, due_reminders
+from services.notify.retry import RetryPolicy
 
 T0 = datetime(2020, 10, 12, 2, 0, tzinfo=UTC)
 MAIL = "email:zsj@wuhan.example"
