@@ -1,15 +1,15 @@
 """Registry: the use cases on projects and leaders, in simple values.
 
-Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py);
-one it may not send is recorded as a refusal and changes nothing. Registry also consumes
-tracking's events, exactly once in effect like scoring, to keep the 开工 list (二): a project moves
-onto it with its first construction start and off it when that start is rejected or retracted.
+Reports are applied by services/registry/handlers.py, under the sender's jurisdiction; one it may
+not send is recorded as a refusal and changes nothing. Registry also follows tracking's events,
+exactly once in effect like scoring, to keep the 开工 list (二): a project moves onto it with its
+first construction start and off it when that start is rejected or retracted.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,63 +17,33 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from services.kernel.bus.consumer import ConsumerApplication
+from services.kernel.bus.consumer import Follower
+from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import Report
-from services.kernel.contract.errors import RuleBroken
-from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.kernel.ingest.refusals import list_refusals, record_refusal, record_refusals
-from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportApplication
-from services.kernel.reference.reference import Reference, reference
-from services.kernel.store.environment import event_topics
-from services.registry.domain import (
-    FIVE_ONES,
-    LIST_NAMES_ZH,
-    LIST_ORDER,
-    START_REPORT,
-    START_UNDONE,
-    Leader,
-    Project,
-)
+from services.kernel.contract.report import Report
+from services.kernel.ingest.refusals import list_refusals, record_refusals
+from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportIntake
+from services.kernel.reference import Reference, reference
+from services.kernel.store.environment import ServiceApplication, event_topics
+from services.registry.domain import Leader, Project
+from services.registry.handlers import ReportHandlers
+from services.registry.rules import FIVE_ONES, LIST_NAMES_ZH, LIST_ORDER, START_REPORT, START_UNDONE
 
 FOLLOWED = frozenset({START_REPORT, "milestone.verified", *START_UNDONE})
 PROVINCE = "420000"  # 湖北省: the whole province, as a list's scope
 PAGE = 1000
 
 
-def envelope(report: Report) -> dict[str, Any]:
-    return {
-        "event_id": str(report.event_id),
-        "source": report.source,
-        "occurred_on": report.occurred_on,
-    }
-
-
-def unknown_project(code: str) -> RuleBroken:
-    return RuleBroken(
-        "payload.project_code",
-        code,
-        "unknown_project",
-        f"项目 {code} 不存在：请先报送 project.proposed",
-        f"project {code} is unknown: report project.proposed first",
-    )
-
-
-def unknown_leader(leader_id: str, field: str) -> RuleBroken:
-    return RuleBroken(
-        field,
-        leader_id,
-        "unknown_leader",
-        f"领导 {leader_id} 不存在：请先报送 leader.appointed",
-        f"leader {leader_id} is unknown: report leader.appointed first",
-    )
+def changes_start_list(upstream: str, wire: Mapping) -> bool:
+    """Tracking's events that move a project onto or off the 开工 list."""
+    return wire["type"] in FOLLOWED
 
 
 class AggregateIndex:
     """Every aggregate of one class, kept current by reading the store's notification log from
     where it last stopped; any replica sees what any other stored."""
 
-    def __init__(self, app: ReportApplication, aggregate_class: type[Aggregate]) -> None:
+    def __init__(self, app: ServiceApplication, aggregate_class: type[Aggregate]) -> None:
         self.app = app
         self.topics = event_topics(aggregate_class)
         self.members: dict[UUID, Any] = {}
@@ -114,140 +84,28 @@ class AggregateIndex:
             self.members.update({i: batch.get(i) for i in behind})
 
 
-class RegistryApplication(ReportApplication, ConsumerApplication):
+class RegistryApplication(ServiceApplication):
+    """Registry's store, with its intake of project and leader reports (`reports`) and its
+    follower of tracking (`follower`)."""
+
     name = "registry"
-    service = "registry"
 
     def __init__(self, env: Mapping[str, str] | None = None, ref: Reference | None = None):
         self.ref = ref or reference()
-        self.jurisdictions = Jurisdictions(self.ref)
         super().__init__(env)
-        self._handlers: dict[str, Callable[[Report, Batch, Jurisdiction], None]] = {
-            "project.proposed": self._propose,
-            "project.tracking_started": self._start_tracking,
-            "project.signed": self._sign,
-            "project.assigned": self._assign,
-            "project.corrected": self._correct,
-            "project.withdrawn": self._withdraw,
-            "leader.appointed": self._appoint,
-        }
+        self.reports = ReportIntake(self, ReportHandlers(self.ref).apply)
+        self.follower = Follower(self, self._follow_tracking, wants=changes_start_list)
         self.projects = AggregateIndex(self, Project)
         self.leaders = AggregateIndex(self, Leader)
 
-    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
-        try:
-            self._handlers[report.type](report, batch, self.jurisdictions.of(report.source))
-        except NotPermitted as refused:
-            record_refusal(batch, report, refused)
-            raise
+    def ingest(
+        self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """Apply a run of project and leader reports, answering per report."""
+        return self.reports.ingest(reports, context)
 
-    # Reports ------------------------------------------------------------------------------
-
-    def _propose(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
-        code = p["project_code"]
-        allowed.check_project(code, p["region"], p["industry"], "payload.region")
-        if batch.get(ids.project_id(code)) is not None:
-            raise RuleBroken(
-                "payload.project_code",
-                code,
-                "project_exists",
-                f"项目 {code} 已存在；修改事实请发送 project.corrected",
-                f"project {code} exists; send project.corrected to change its facts",
-            )
-        planner = p.get("planned_by_leader")
-        self._check_leader_known(planner, batch, "payload.planned_by_leader")
-        batch.add(
-            Project(
-                **envelope(report),
-                project_code=code,
-                name=p["name"],
-                investor=dict(p["investor"]),
-                industry=p["industry"],
-                region=p["region"],
-                prefecture=self.ref.prefecture_of(p["region"]).code,
-                total_investment=p["total_investment"],
-                categories=list(p.get("categories", [])),
-                channel=p["channel"],
-                key_project=self._is_key(p["total_investment"], p.get("categories", [])),
-                planned_by_leader=planner,
-            )
-        )
-
-    def _project(self, report: Report, batch: Batch, allowed: Jurisdiction) -> Project:
-        code = report.payload["project_code"]
-        project = batch.get(ids.project_id(code))
-        if project is None:
-            raise unknown_project(code)
-        allowed.check_project(
-            code, project.facts["region"], project.facts["industry"], "payload.project_code"
-        )
-        return project
-
-    def _start_tracking(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        self._project(report, batch, allowed).start_tracking(**envelope(report))
-
-    def _sign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        project.sign(**envelope(report), contract=report.payload["contract_investment"])
-
-    def _assign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
-        self._project(report, batch, allowed).assign(
-            **envelope(report), leader=p["leader"], task_force=p["task_force"], plan=p["plan"]
-        )
-
-    def _correct(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        changes = dict(report.payload["changes"])
-        facts = {**project.facts, **changes}
-        # A sender may not move a project out of its own jurisdiction either.
-        allowed.check_project(
-            project.code, facts["region"], facts["industry"], "payload.changes.region"
-        )
-        if "planned_by_leader" in changes:
-            self._check_leader_known(
-                changes["planned_by_leader"], batch, "payload.changes.planned_by_leader"
-            )
-        project.correct(
-            **envelope(report),
-            changes=changes,
-            reason=report.payload["reason"],
-            prefecture=self.ref.prefecture_of(facts["region"]).code,
-            key_project=self._is_key(facts["total_investment"], facts["categories"]),
-        )
-
-    def _withdraw(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        project.withdraw(**envelope(report), reason=report.payload["reason"])
-
-    def _appoint(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
-        unit = p["unit"]
-        allowed.check_unit(unit, "payload.unit")
-        leader = batch.get(ids.leader_id(p["leader_id"]))
-        if leader is not None:
-            allowed.check_unit(leader.unit, "payload.leader_id")  # not another unit's leader
-        fields = {
-            **envelope(report),
-            "leader_id": p["leader_id"],
-            "name": p["name"],
-            "unit": unit,
-            "role": p["role"],
-            "prefecture": None if unit.startswith("dept:") else self.ref.prefecture_of(unit).code,
-        }
-        if leader is None:
-            batch.add(Leader(**fields))
-        else:
-            leader.reappoint(**fields)
-
-    @staticmethod
-    def _check_leader_known(leader_id: str | None, batch: Batch, field: str) -> None:
-        if leader_id is not None and batch.get(ids.leader_id(leader_id)) is None:
-            raise unknown_leader(leader_id, field)
-
-    def _is_key(self, total_investment: Any, categories: Iterable[str]) -> bool:
-        return self.ref.key_project.is_key_project(total_investment, categories)
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        return read_message(self, self.name, start, stop, limit)
 
     def record_refusals(self, refused: list[Mapping[str, Any]]) -> int:
         """Refusals the gateway decided (a report claiming another sender's source)."""
@@ -255,15 +113,12 @@ class RegistryApplication(ReportApplication, ConsumerApplication):
 
     # Following tracking (the 开工 list) -------------------------------------------------------
 
-    def wants(self, upstream: str, wire: Mapping) -> bool:
-        return wire["type"] in FOLLOWED
-
-    def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
+    def _follow_tracking(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         for attempt in range(SAVE_ATTEMPTS):
             # receive() checked the position before the first try; a retry checks it again
-            if attempt and self.position(upstream) >= tracking.notification_id:
+            if attempt and self.follower.position(upstream) >= tracking.notification_id:
                 return  # another replica got there first
-            batch = Batch(self, self.aggregates)
+            batch = Batch(self, self.reports.aggregates)
             followed = [e for e in events if e["type"] in FOLLOWED]
             batch.preload(ids.project_id(e["payload"]["project_code"]) for e in followed)
             for wire in followed:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.kernel.contract.contracts import Report
+from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
-    EventSourcedApplication,
+    ApplicationProvider,
     catch_up,
     consume,
     pull_from,
@@ -32,7 +32,7 @@ def build() -> RegistryApplication:
 class RegistryService:
     name = "registry"
 
-    app: RegistryApplication = EventSourcedApplication(
+    app: RegistryApplication = ApplicationProvider(
         build, relay_as="registry", consumes=[upstream_queue("registry", "tracking")]
     )
     observability = Observability()
@@ -44,11 +44,11 @@ class RegistryService:
 
     @consume(upstream_queue("registry", "tracking"), requeue_on_error=True)
     def on_tracking(self, body: dict) -> None:
-        self.app.receive(body, pull_from(self.tracking))
+        self.app.follower.receive(body, pull_from(self.tracking))
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up(self.app, "tracking", pull_from(self.tracking))
+        catch_up(self.app.follower, "tracking", pull_from(self.tracking))
 
     @rpc
     def get_project(self, project_code: str) -> dict | None:

@@ -1,50 +1,34 @@
 """Tracking: the use cases on milestones, trips, promotion events, tasks and matters.
 
-Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py),
-with the registry state the service looked up for the run (`context`: the projects' facts and
-lists, the leaders' units); one its sender may not send is recorded as a refusal and changes
-nothing.
+Reports are applied by services/tracking/handlers.py, under the sender's jurisdiction, with the
+registry state the service looked up for the run (`context`: the projects' facts and lists, the
+leaders' units); one its sender may not send is recorded as a refusal and changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import yaml
 
+from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import Report
-from services.kernel.contract.errors import RuleBroken
-from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
-from services.kernel.ingest.refusals import list_refusals, record_refusal
-from services.kernel.ingest.reports import Batch, ReportApplication
-from services.kernel.reference.reference import DATA_DIR, Reference, reference
-from services.tracking.domain import LeaderTrips, ProjectMilestones, UnitRecord
+from services.kernel.contract.report import Report
+from services.kernel.ingest.refusals import list_refusals
+from services.kernel.ingest.reports import Batch, ReportIntake
+from services.kernel.reference import DATA_DIR, Reference, reference
+from services.kernel.store.environment import ServiceApplication
+from services.tracking.domain import ProjectMilestones, UnitRecord
+from services.tracking.handlers import ReportHandlers, checked_milestones, matter_units
 
-# Lists (二) a project must have reached before each milestone may be reported.
-SIGNED_OR_LATER = frozenset({"signed", "started"})
-NEEDS_SIGNING = frozenset({"project.construction_started", "project.capital_arrived"})
 THEMED_EVENTS_FILE = DATA_DIR / "themed_events.yaml"
-
-# How 附件4 names responsible units that are groups rather than one unit.
-ANY_DEPARTMENT = "省直有关部门"
-ANY_PREFECTURE = frozenset({"有关市（州）政府", "各市（州）政府"})
 
 DONE, DONE_LATE, DUE, OVERDUE = "done", "done_late", "due", "overdue"
 NOT_REPORTED, IN_PROGRESS = "not_reported", "in_progress"
-
-
-def envelope(report: Report) -> dict[str, Any]:
-    return {
-        "event_id": str(report.event_id),
-        "source": report.source,
-        "occurred_on": report.occurred_on,
-    }
 
 
 def project_codes(reports: Iterable[Report]) -> set[str]:
@@ -66,209 +50,28 @@ def load_themed_events(path: Path = THEMED_EVENTS_FILE) -> dict:
     return {"minimum": minimum, "regions": {r["key"]: r["name"] for r in data["regions"]}}
 
 
-class TrackingApplication(ReportApplication):
+class TrackingApplication(ServiceApplication):
+    """Tracking's store, with its intake of milestone, trip, promotion, task and matter
+    reports (`reports`)."""
+
     name = "tracking"
-    service = "tracking"
 
     def __init__(self, env: Mapping[str, str] | None = None, ref: Reference | None = None):
         self.ref = ref or reference()
-        self.jurisdictions = Jurisdictions(self.ref)
         self.themed_events = load_themed_events()
         super().__init__(env)
-        self._handlers: dict[str, Callable[[Report, Batch, Mapping, Jurisdiction], None]] = {
-            "project.company_registered": self._milestone,
-            "project.construction_started": self._milestone,
-            "project.production_started": self._milestone,
-            "project.capital_arrived": self._milestone,
-            "milestone.verified": self._check,
-            "milestone.rejected": self._check,
-            "milestone.retracted": self._check,
-            "leader.trip_completed": self._trip,
-            "promotion.event_held": self._unit_record,
-            "task.completed": self._unit_record,
-            "matter.progress_reported": self._unit_record,
-        }
+        handlers = ReportHandlers(self.ref)
+        self.reports = ReportIntake(self, handlers.apply, also_touched=checked_milestones)
 
-    def then_touched(self, reports: Sequence[Report], batch: Batch) -> Iterable[UUID]:
-        for report in reports:
-            if checked := report.payload.get("milestone_event_id"):
-                receipt = batch.touched.get(ids.receipt_id(checked))
-                if receipt is not None and receipt.project_code:
-                    yield ids.milestones_id(receipt.project_code)
+    def ingest(
+        self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """Apply a run of reports checked against `context` (the registry state the service
+        looked up for it), answering per report."""
+        return self.reports.ingest(reports, context)
 
-    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
-        allowed = self.jurisdictions.of(report.source)
-        try:
-            self._handlers[report.type](report, batch, context, allowed)
-        except NotPermitted as refused:
-            record_refusal(batch, report, refused)
-            raise
-
-    # Milestones (十九) ---------------------------------------------------------------------
-
-    def _milestone(
-        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
-    ) -> None:
-        p = report.payload
-        project = self._registered_project(p["project_code"], context, allowed)
-        if report.type in NEEDS_SIGNING and project["stage"] not in SIGNED_OR_LATER:
-            raise RuleBroken(
-                "type",
-                report.type,
-                "before_signing",
-                f"项目 {p['project_code']} 尚未签约，不能报告开工或到资",
-                f"project {p['project_code']} is not signed yet; no construction start or "
-                "capital before signing",
-            )
-        milestones = batch.get(ids.milestones_id(p["project_code"]))
-        if milestones is None:
-            milestones = ProjectMilestones(project_code=p["project_code"])
-        match report.type:
-            case "project.company_registered":
-                milestones.register_company(p["credit_code"], p["company_name"], **envelope(report))
-            case "project.construction_started":
-                milestones.start_construction(p["kind"], **envelope(report))
-            case "project.production_started":
-                milestones.start_production(**envelope(report))
-            case "project.capital_arrived":
-                milestones.receive_capital(
-                    p["amount"], Decimal(str(project["total_investment"])), **envelope(report)
-                )
-        batch.add(milestones)
-
-    @staticmethod
-    def _registered_project(
-        code: str, context: Mapping[str, Any], allowed: Jurisdiction
-    ) -> Mapping[str, Any]:
-        project = context.get("projects", {}).get(code)
-        if project is None:
-            raise RuleBroken(
-                "payload.project_code",
-                code,
-                "unknown_project",
-                f"项目 {code} 不存在：请先报送 project.proposed",
-                f"project {code} is unknown: report project.proposed first",
-            )
-        allowed.check_project(code, project["region"], project["industry"], "payload.project_code")
-        if project["withdrawn"]:
-            raise RuleBroken(
-                "payload.project_code",
-                code,
-                "project_withdrawn",
-                f"项目 {code} 已撤销，不能再报告",
-                f"project {code} was withdrawn; nothing more can be reported on it",
-            )
-        return project
-
-    def _check(
-        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
-    ) -> None:
-        p = report.payload
-        milestone_event_id = str(p["milestone_event_id"])
-        if report.type != "milestone.retracted":
-            allowed.check_office("source", "甄别（核实或驳回）报告", "verify or reject a report")
-        receipt = batch.receipt(milestone_event_id)
-        milestones = (
-            None if receipt is None else batch.get(ids.milestones_id(receipt.project_code or ""))
-        )
-        if milestones is None or milestone_event_id not in milestones.milestones:
-            raise RuleBroken(
-                "payload.milestone_event_id",
-                milestone_event_id,
-                "unknown_milestone",
-                f"找不到里程碑报告 {milestone_event_id}",
-                f"no milestone report {milestone_event_id} is known",
-            )
-        match report.type:
-            case "milestone.verified":
-                milestones.verify(milestone_event_id, **envelope(report))
-            case "milestone.rejected":
-                milestones.reject(milestone_event_id, p["reason"], **envelope(report))
-            case "milestone.retracted":
-                milestones.retract(milestone_event_id, p["reason"], **envelope(report))
-
-    # Trips, promotion events, tasks, matters --------------------------------------------
-
-    def _trip(
-        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
-    ) -> None:
-        p = report.payload
-        leader = context.get("leaders", {}).get(p["leader_id"])
-        if leader is None:
-            raise RuleBroken(
-                "payload.leader_id",
-                p["leader_id"],
-                "unknown_leader",
-                f"领导 {p['leader_id']} 不存在：请先报送 leader.appointed",
-                f"leader {p['leader_id']} is unknown: report leader.appointed first",
-            )
-        allowed.check_unit(leader["unit"], "payload.leader_id")
-        trips = batch.get(ids.named_id("trips", p["leader_id"]))
-        if trips is None:
-            trips = LeaderTrips(leader_id=p["leader_id"])
-        trips.complete_trip(
-            p["destination"],
-            p["departed_on"],
-            p["returned_on"],
-            p.get("companies_met", []),
-            **envelope(report),
-        )
-        batch.add(trips)
-
-    def _unit_record(
-        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
-    ) -> None:
-        p = report.payload
-        allowed.check_unit(p["unit"], "payload.unit")
-        record = batch.get(ids.named_id("unit", p["unit"]))
-        if record is None:
-            record = UnitRecord(unit=p["unit"])
-        match report.type:
-            case "promotion.event_held":
-                record.hold_promotion_event(p["target_region"], p["title"], **envelope(report))
-            case "task.completed":
-                self._check_owes_task(p["task_id"], p["unit"])
-                record.complete_task(p["task_id"], **envelope(report))
-            case "matter.progress_reported":
-                self._check_owes_matter(p["matter_id"], p["unit"])
-                record.report_matter(p["matter_id"], p["progress"], p["status"], **envelope(report))
-        batch.add(record)
-
-    def _check_owes_task(self, task_id: str, unit: str) -> None:
-        if unit not in self.ref.responsible_units(task_id):
-            task = self.ref.tasks[task_id]
-            raise RuleBroken(
-                "payload.unit",
-                unit,
-                "task_not_owed",
-                f"附件3 任务 {task_id}（{task.title}）的责任单位不包括 {unit}",
-                f"{unit} is not among the responsible units of attachment-3 task {task_id}",
-            )
-
-    def _check_owes_matter(self, matter_id: str, unit: str) -> None:
-        if unit not in self.matter_units(matter_id, include_groups=True):
-            raise RuleBroken(
-                "payload.unit",
-                unit,
-                "matter_not_owed",
-                f"附件4 重点事项 {matter_id} 的责任单位不包括 {unit}",
-                f"{unit} is not among the responsible units of attachment-4 matter {matter_id}",
-            )
-
-    def matter_units(self, matter_id: str, include_groups: bool = False) -> list[str]:
-        """The reporting units 附件4 names for a matter (dept:<key> or a region code); with
-        `include_groups`, every unit of a group it names (省直有关部门, 各市（州）政府)."""
-        units: list[str] = []
-        for named in self.ref.matters[matter_id].responsible:
-            if named in self.ref.departments:
-                units.append(f"dept:{named}")
-            elif self.ref.is_hubei_region(named):
-                units.append(named)
-            elif include_groups and named == ANY_DEPARTMENT:
-                units += [f"dept:{key}" for key in self.ref.departments]
-            elif include_groups and named in ANY_PREFECTURE:
-                units += [p.code for p in self.ref.prefectures]
-        return units
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        return read_message(self, self.name, start, stop, limit)
 
     # Queries ------------------------------------------------------------------------------
 
@@ -384,16 +187,16 @@ class TrackingApplication(ReportApplication):
         wanted = {
             owner
             for matter in matters
-            for owner in self.matter_units(matter.id, include_groups=True)
+            for owner in matter_units(self.ref, matter.id, include_groups=True)
             if not unit or owner == unit
         }
         records = self._unit_records(wanted)
         rows = []
         for matter in matters:
-            named = self.matter_units(matter.id)
+            named = matter_units(self.ref, matter.id)
             reporting = [
                 owner
-                for owner in self.matter_units(matter.id, include_groups=True)
+                for owner in matter_units(self.ref, matter.id, include_groups=True)
                 if owner in records and matter.id in records[owner].matter_reports
             ]
             for owner in dict.fromkeys([*named, *reporting]):

@@ -10,10 +10,10 @@ from decimal import Decimal
 from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
-from services.kernel.contract.contracts import Report
+from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.ingest.reports import STORE_DOWN_NAMES, StoreUnavailable
-from services.kernel.process.nameko_support import EventSourcedApplication
+from services.kernel.process.nameko_support import ApplicationProvider
 from services.kernel.process.observability import Observability
 from services.kernel.store.audit import verify_log
 from services.kernel.store.environment import store_env
@@ -38,7 +38,7 @@ def registry_store_down_is_unavailable() -> Iterator[None]:
 class TrackingService:
     name = "tracking"
 
-    app: TrackingApplication = EventSourcedApplication(build, relay_as="tracking")
+    app: TrackingApplication = ApplicationProvider(build, relay_as="tracking")
     observability = Observability()
     registry = RpcProxy("registry")
 

@@ -123,7 +123,7 @@ def proposal(
 
 
 def credit_code(first17: str = "91420111MA4K00001") -> str:
-    from services.kernel.contract.contracts import credit_code_check_character
+    from services.kernel.contract.fields import credit_code_check_character
 
     return first17 + credit_code_check_character(first17)
 

@@ -1,6 +1,7 @@
-"""Who may report what (DESIGN §4), through the public API: each system speaks under its own
-credentials (an API key over gRPC, its RabbitMQ user over AMQP) for its own jurisdiction; what
-it may not say is refused, recorded as a refusal the office can list, and never applied."""
+"""Who may report what (docs/CONTRACT.md "Who may send what"), through the public API: each system
+speaks under its own credentials (an API key over gRPC, its RabbitMQ user over AMQP) for its own
+jurisdiction; what it may not say is refused, recorded as a refusal the office can list, and never
+applied."""
 
 from __future__ import annotations
 

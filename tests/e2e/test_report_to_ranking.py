@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from tests.oracle import expected_ranking
 from tools.demo import by_sender, demo_rejects, generate_demo
 

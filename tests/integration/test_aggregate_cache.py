@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from services.kernel.ingest.reports import Batch
 from services.kernel.store.audit import verify_log
 from services.kernel.store.environment import store_env as service_store_env
@@ -56,11 +56,11 @@ def test_a_kept_project_is_brought_up_to_date_with_another_replicas_events(repli
     assert ingest(first, proposed())["status"] == "accepted"
     tracked = ingest(first, report("project.tracking_started", {"project_code": CODE}))
     assert tracked["status"] == "accepted"
-    assert len(first.aggregates) == 1  # the project, kept at version 2 (receipts are not)
+    assert len(first.reports.aggregates) == 1  # the project, kept at version 2 (receipts are not)
 
     assert ingest(second, signed("3"))["status"] == "accepted"  # version 3, elsewhere
 
-    batch = Batch(first, first.aggregates)
+    batch = Batch(first, first.reports.aggregates)
     batch.preload([PROJECT])
     project = batch.get(PROJECT)
     assert project.version == 3
@@ -90,14 +90,14 @@ def test_a_batch_whose_save_failed_puts_nothing_back(replicas):
     ingest(first, proposed())
     ingest(first, report("project.tracking_started", {"project_code": CODE}))
 
-    batch = Batch(first, first.aggregates)
+    batch = Batch(first, first.reports.aggregates)
     batch.preload([PROJECT])
     project = batch.get(PROJECT)
     project.sign(event_id=str(uuid.uuid4()), source="x", occurred_on=date(2020, 8, 1), contract=3)
     ingest(second, signed("4"))  # meanwhile, on the other replica
     with pytest.raises(IntegrityError):
         first.save(*batch.changed())
-    batch = Batch(first, first.aggregates)
+    batch = Batch(first, first.reports.aggregates)
     batch.preload([PROJECT])
 
     assert batch.get(PROJECT).contract_investment == 4

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from bench.rebuild import ingest
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from services.kernel.contract.wire import wire_event
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.kernel.store.chain import seal, unseal
 from services.kernel.store.environment import store_env as service_store_env
 from services.kernel.store.logread import WireReader
@@ -24,7 +24,8 @@ from services.scoring.application import (
     load_policy_file,
     read_log,
 )
-from services.scoring.domain import Facts, ranking_hash
+from services.scoring.facts import Facts
+from services.scoring.ranking import ranking_hash
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, rank
 from services.tracking.application import TrackingApplication
 from tools.demo import generate_demo
@@ -56,7 +57,7 @@ def test_scorings_public_events_read_straight_are_the_ones_the_library_gives(sto
     documents full of decimals) must reach notify exactly as `wire_event` makes them."""
     scoring = ScoringApplication(service_store_env("scoring", sqlite_env))
     for service in UPSTREAMS:
-        scoring.catch_up(service, stores[service].read_wire)
+        scoring.follower.catch_up(service, stores[service].read_wire)
     policy = yaml.safe_load(DEFAULT_POLICY_FILE.read_text(encoding="utf-8"))
     policy["version"] = "2020.2"
     adopted = {

@@ -1,5 +1,6 @@
-"""Tamper evidence (DESIGN §5.5) against the real stores: a row altered, deleted or reordered
-directly in SQLite or PostgreSQL is found, and the finding names the aggregate and version."""
+"""Tamper evidence (docs/ARCHITECTURE.md "Tamper evidence") against the real stores: a row altered,
+deleted or reordered directly in SQLite or PostgreSQL is found, and the finding names the aggregate
+and version."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from services.kernel.store.audit import CheckpointSealer, verify_log
 from services.kernel.store.chain import inner_state
 from services.kernel.store.environment import store_env as service_store_env

@@ -25,8 +25,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.gateway.config import Config
 from services.gateway.server import serve
-from services.kernel.contract.contracts import validate_report
-from services.kernel.process.observability import Metrics, broker_check, serve_http
+from services.kernel.contract.report import validate_report
+from services.kernel.process.metrics import Metrics
+from services.kernel.process.probes import broker_check, serve_http
 from zhaoshang.api import zhaoshang_pb2 as pb
 from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 

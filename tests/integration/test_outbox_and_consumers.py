@@ -11,7 +11,7 @@ import pytest
 from kombu import Connection, Queue
 
 from services.kernel.bus.relay import OutboxRelay, events_exchange
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from services.kernel.store.environment import store_env
 from services.registry.application import RegistryApplication
 from services.scoring.application import ScoringApplication
@@ -76,18 +76,18 @@ def test_a_consumer_pulls_the_range_it_missed_and_ignores_redeliveries(tmp_path)
         return registry.read_wire(start, stop)
 
     second = registry.read_wire(3)  # the second batch arrives first: 1..2 were lost
-    scoring.receive(second, pull)
-    scoring.receive(registry.read_wire(1), pull)  # the lost one is redelivered late
-    scoring.receive(second, pull)  # and the second once more
+    scoring.follower.receive(second, pull)
+    scoring.follower.receive(registry.read_wire(1), pull)  # the lost one is redelivered late
+    scoring.follower.receive(second, pull)  # and the second once more
 
     assert pulls == [(1, 2)]
-    assert scoring.position("registry") == 4
+    assert scoring.follower.position("registry") == 4
     assert sorted(scoring.facts.projects) == ["EARLY", "LATE"]
 
     # After a restart the facts are rebuilt from what scoring stored, not pulled again.
     restarted = ScoringApplication(store_env("scoring", env))
     assert sorted(restarted.facts.projects) == ["EARLY", "LATE"]
-    assert restarted.position("registry") == 4
+    assert restarted.follower.position("registry") == 4
 
 
 def test_a_save_whose_outcome_is_unknown_leaves_no_fact_missing(tmp_path, monkeypatch):
@@ -106,10 +106,10 @@ def test_a_save_whose_outcome_is_unknown_leaves_no_fact_missing(tmp_path, monkey
     monkeypatch.setattr(scoring, "record_tracked", commit_then_fail)
     message = registry.read_wire(1)
     with pytest.raises(ConnectionError):
-        scoring.receive(message, registry.read_wire)
+        scoring.follower.receive(message, registry.read_wire)
     monkeypatch.undo()
 
-    scoring.receive(message, registry.read_wire)  # the redelivery: already stored, skipped
+    scoring.follower.receive(message, registry.read_wire)  # the redelivery: already stored, skipped
     assert scoring.ranking("2020Q3")["as_of"]["registry"] == 2
     assert "COMMITTED" in scoring.facts.projects
 
@@ -123,7 +123,7 @@ def test_catching_up_with_a_slow_upstream_does_not_hold_up_live_messages(tmp_pat
     scoring = ScoringApplication(store_env("scoring", env))
     registry.ingest([validate_report(proposal("LIVE", "420111"))])
     registry.ingest([validate_report(proposal("PULLED", "420602"))])
-    live = threading.Thread(target=scoring.receive, args=(registry.read_wire(1, 2), None))
+    live = threading.Thread(target=scoring.follower.receive, args=(registry.read_wire(1, 2), None))
 
     def slow_pull(start: int, stop: int | None) -> dict | None:
         if not live.is_alive() and start == 1:
@@ -132,9 +132,9 @@ def test_catching_up_with_a_slow_upstream_does_not_hold_up_live_messages(tmp_pat
             assert not live.is_alive(), "the live message waited for the catch-up's pull"
         return registry.read_wire(start, stop)
 
-    scoring.catch_up("registry", slow_pull)
+    scoring.follower.catch_up("registry", slow_pull)
 
-    assert scoring.position("registry") == 4
+    assert scoring.follower.position("registry") == 4
     assert sorted(scoring.facts.projects) == ["LIVE", "PULLED"]
 
 
@@ -180,13 +180,13 @@ def test_a_scoring_replica_answers_with_what_another_replica_applied(tmp_path):
     active = ScoringApplication(store_env("scoring", env))
     standby = ScoringApplication(store_env("scoring", env))
     registry.ingest([validate_report(proposal("FIRST", "420111"))])
-    active.receive(registry.read_wire(1), registry.read_wire)
+    active.follower.receive(registry.read_wire(1), registry.read_wire)
 
     assert standby.ranking("2020Q3")["as_of"]["registry"] == 2
     assert "FIRST" in standby.facts.projects  # what the ranking was counted from
 
     registry.ingest([validate_report(proposal("SECOND", "420602"))])
-    standby.receive(registry.read_wire(3), registry.read_wire)  # the active one died
+    standby.follower.receive(registry.read_wire(3), registry.read_wire)  # the active one died
     assert sorted(standby.facts.projects) == ["FIRST", "SECOND"]
     assert standby.ranking("2020Q3") == ScoringApplication(store_env("scoring", env)).ranking(
         "2020Q3"

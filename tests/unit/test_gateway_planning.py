@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.gateway.planning import plan
-from services.kernel.contract.contracts import validate_report
+from services.kernel.contract.report import validate_report
 from tools.demo import generate_demo
 
 

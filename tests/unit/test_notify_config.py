@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.notify.bootstrap import build
 from services.notify.config import NotifySettings, RecipientsError, load_recipients
 

@@ -1,78 +1,110 @@
-"""Consuming an upstream service's wire messages exactly once in effect (DESIGN §5.4).
+"""Following upstream services' wire messages, exactly once in effect (README "Guarantees").
 
 The position reached in each upstream's notification log is a tracking row written in the same
 transaction as the state it produced. A message wholly at or below the position is a redelivery
-and changes nothing; a message that starts beyond the position makes the consumer pull the
+and changes nothing; a message that starts beyond the position makes the follower pull the
 missing range from the upstream (its `read_wire` RPC) first, so nothing is skipped.
+
+An application that consumes owns a `Follower`, giving it what to do with the events
+(`process`), which ones matter (`wants`), and how its in-memory state is brought up to date
+(`rebuild`, `update`).
 """
 
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
-from eventsourcing.application import ProcessingEvent
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 
-from services.kernel.store.environment import ServiceApplication, collect
+from services.kernel.store.environment import ServiceApplication
 
 # pull(start, stop) -> a wire message covering start..stop (or start.. when stop is None), or
 # None when the upstream has nothing from start on.
 Pull = Callable[[int, int | None], Mapping | None]
+# process(upstream, events, tracking): apply wire events and save the result with `tracking`
+# (ServiceApplication.record_tracked).
+Process = Callable[[str, list[dict], Tracking], None]
+Wants = Callable[[str, Mapping], bool]
 PAGE = 1000  # what one pull returns at most (the upstreams' read_wire limit)
 
 
-class ConsumerApplication(ServiceApplication, ABC):
-    # The upstreams whose positions a consumer's in-memory state reflects, for consumers that
-    # keep some (scoring's facts): before that state is used, the stored positions are compared
-    # with the ones it reflects, and a difference (another replica applied something: a
-    # standby, or a replica answering queries) rebuilds it from the store first.
-    upstreams: ClassVar[tuple[str, ...]] = ()
+def every_event(upstream: str, wire: Mapping) -> bool:
+    return True
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
-        # Read before the subclass loads its state: a write in between only costs a rebuild.
+
+def nothing_to_do() -> None:
+    """No in-memory state to bring up to date."""
+
+
+class Follower:
+    """An application's positions in its upstreams' logs, and the applying of their messages.
+
+    - `process`: applies a run of wire events and saves them with the upstream's position.
+    - `wants`: whether an upstream event changes this application's state. A message with none
+      it wants is passed over without a write: its range is remembered in memory only, and
+      after a restart pulled again and passed over again.
+    - `reflects`: the upstreams whose positions the application's in-memory state reflects
+      (scoring's facts). Before that state is used, the stored positions are compared with the
+      ones it reflects, and a difference (another replica applied something: a standby, or a
+      replica answering queries) calls `rebuild`, as does a failed save (it may have committed
+      before the connection broke).
+    - `rebuild`: rebuilds the in-memory state from the store.
+    - `update`: called before every use of the state (notify: folds in what other replicas
+      saved to its own log).
+    """
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        process: Process,
+        *,
+        wants: Wants = every_event,
+        reflects: Iterable[str] = (),
+        rebuild: Callable[[], None] = nothing_to_do,
+        update: Callable[[], None] = nothing_to_do,
+    ) -> None:
+        self.app = app
+        self.process, self.wants = process, wants
+        self.reflects = tuple(reflects)
+        self.rebuild, self.update = rebuild, update
+        # Read before the application loads its state: a write in between only costs a rebuild.
         self._reflected = self._stored_positions()
         # One message at a time: positions and in-memory state move together.
         self._receiving = threading.RLock()
-        # Set when a save failed: it may have committed before the connection broke, so the
-        # in-memory state is rebuilt from the store before it is used again.
-        self.stale = False
+        self.stale = False  # a save failed: rebuild before the state is used again
         # Per upstream: the end of the last message passed over, in memory only (`wants`).
         self._passed: dict[str, int] = {}
 
-    def wants(self, upstream: str, wire: Mapping) -> bool:
-        """Whether an upstream event changes this consumer's state. A message with none it
-        wants is passed over without a write: its range is remembered in memory only, and
-        after a restart pulled again and passed over again."""
-        return True
+    @contextmanager
+    def up_to_date(self) -> Iterator[None]:
+        """Hold the in-memory state still, brought up to date with the store first."""
+        with self._receiving:
+            self.ensure_current()
+            yield
 
-    def refresh(self) -> None:
-        """Rebuild in-memory state from the store; consumers that keep some override this."""
-
-    def fresh(self) -> None:
-        """Call with `_receiving` held, before using in-memory state."""
+    def ensure_current(self) -> None:
+        """Bring the in-memory state up to date with the store; call with the lock held."""
+        self.update()
         stored = self._stored_positions()
         if self.stale or stored != self._reflected:
-            self.refresh()
+            self.rebuild()
             self.stale = False
             self._reflected = stored
 
     def _stored_positions(self) -> dict[str, int]:
-        return {u: self.process_recorder.max_tracking_id(u) or 0 for u in self.upstreams}
+        recorder = self.app.process_recorder
+        return {u: recorder.max_tracking_id(u) or 0 for u in self.reflects}
 
     def position(self, upstream: str) -> int:
-        stored = self.process_recorder.max_tracking_id(upstream) or 0
+        stored = self.app.process_recorder.max_tracking_id(upstream) or 0
         return max(stored, self._passed.get(upstream, 0))
 
     def receive(self, body: Mapping, pull: Pull) -> None:
         """Apply a wire message from `body["service"]`, pulling any gap before it first."""
         upstream = body["service"]
-        with self._receiving:
-            self.fresh()
+        with self.up_to_date():
             position = self.position(upstream)
             if body["last"] <= position:
                 return
@@ -95,8 +127,7 @@ class ConsumerApplication(ServiceApplication, ABC):
         """
         applied = 0
         while (body := pull(self.position(upstream) + 1, None)) is not None:
-            with self._receiving:
-                self.fresh()
+            with self.up_to_date():
                 position = self.position(upstream)
                 if body["first"] <= position + 1 <= body["last"]:
                     self._apply(upstream, body, position)
@@ -117,11 +148,3 @@ class ConsumerApplication(ServiceApplication, ABC):
             raise
         if upstream in self._reflected:
             self._reflected[upstream] = body["last"]
-
-    @abstractmethod
-    def process(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
-        """Apply wire events and record the result with `tracking` (use `record_tracked`)."""
-
-    def record_tracked(self, tracking: Tracking, *aggregates: Aggregate) -> None:
-        """Save aggregates' new events and the upstream position in one transaction."""
-        self._notify(self._record(collect(ProcessingEvent(tracking=tracking), aggregates)))

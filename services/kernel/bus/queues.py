@@ -4,8 +4,8 @@
   several replicas running, RabbitMQ delivers to one and fails over to another when it dies.
 - Quorum queues (replicated on a RabbitMQ cluster) count deliveries: a message that keeps
   failing is dead-lettered after `DELIVERY_LIMIT` tries to `<queue>.dead`, with RabbitMQ's
-  `x-death` header saying why, instead of blocking the queue for ever (DESIGN §5.7). Once the
-  cause is fixed, `replay_dead_letters` puts them back (`python -m zhaoshang.deadletters`).
+  `x-death` header saying why, instead of blocking the queue for ever (README "Guarantees"). Once
+  the cause is fixed, `replay_dead_letters` puts them back (`python -m zhaoshang.deadletters`).
 """
 
 from __future__ import annotations

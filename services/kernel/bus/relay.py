@@ -1,4 +1,4 @@
-"""The outbox relay (DESIGN §5.3): publish what a service stored, from its stored log.
+"""The outbox relay (README "Guarantees"): publish what a service stored, from its stored log.
 
 Nothing is dispatched "after commit" by the code that saved it: a process could die between the
 two. Instead the relay reads the notification log from its saved position, publishes one message

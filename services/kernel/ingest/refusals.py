@@ -1,4 +1,5 @@
-"""Refusals: reports refused because their sender may not say them (DESIGN §4).
+"""Refusals: reports refused because their sender may not say them (docs/CONTRACT.md "Who may send
+what").
 
 A refusal is kept for the office and auditors — who tried to say what, and why not — in the
 store of the service that refused it, saved in the same transaction as the rest of the batch.
@@ -16,8 +17,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from services.kernel.contract import ids
-from services.kernel.contract.contracts import Report
 from services.kernel.contract.errors import RuleBroken
+from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.ingest.reports import Batch
 from services.kernel.store.environment import ServiceApplication

@@ -3,7 +3,10 @@
 A `Receipt` aggregate per `event_id` is saved in the same transaction as the changes a report
 caused: a resend finds it and is answered "duplicate" (or "conflict" when the content differs),
 and two replicas racing on the same report collide on the receipt's version instead of both
-applying it (DESIGN §5.2).
+applying it (README "Guarantees").
+
+A service's application owns a `ReportIntake`, giving it how one report changes its aggregates
+(`apply`); the intake loads, retries, saves and answers.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -22,11 +24,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
-from services.kernel.bus.relay import read_message
-from services.kernel.contract import contracts, ids
-from services.kernel.contract.contracts import Report
-from services.kernel.contract.errors import RuleBroken
-from services.kernel.contract.wire import wire_event
+from services.kernel.contract import ids
+from services.kernel.contract.errors import FieldError, RuleBroken
+from services.kernel.contract.errors import error as field_error
+from services.kernel.contract.report import Report
 from services.kernel.cooperative import PAUSE_EVERY, let_others_run
 from services.kernel.store.bulk import select_events_after
 from services.kernel.store.environment import ServiceApplication
@@ -173,7 +174,16 @@ def likely_touched(report: Report) -> Iterable[UUID]:
         yield ids.named_id("unit", unit)
 
 
-def outcome(report: Report, status: str, errors: Iterable[contracts.FieldError] = ()) -> dict:
+def envelope(report: Report) -> dict[str, Any]:
+    """What every domain event caused by a report records of it."""
+    return {
+        "event_id": str(report.event_id),
+        "source": report.source,
+        "occurred_on": report.occurred_on,
+    }
+
+
+def outcome(report: Report, status: str, errors: Iterable[FieldError] = ()) -> dict:
     return {
         "event_id": str(report.event_id),
         "status": status,
@@ -181,12 +191,12 @@ def outcome(report: Report, status: str, errors: Iterable[contracts.FieldError] 
     }
 
 
-def broken(error: RuleBroken) -> contracts.FieldError:
-    return contracts.error(error.field, error.value, error.rule, error.message_zh, error.message_en)
+def broken(error: RuleBroken) -> FieldError:
+    return field_error(error.field, error.value, error.rule, error.message_zh, error.message_en)
 
 
-def reused(report: Report) -> contracts.FieldError:
-    return contracts.error(
+def reused(report: Report) -> FieldError:
+    return field_error(
         "event_id",
         str(report.event_id),
         "event_id_reused",
@@ -201,31 +211,39 @@ class StoreUnavailable(Exception):
     gateway answers it as UNAVAILABLE, which tells a sender to retry."""
 
 
-class ReportApplication(ServiceApplication, ABC):
-    """A service that owns some report types: applies them, answers per report."""
+# apply(report, batch, context): check the report against the domain's rules and change
+# aggregates in `batch`; raise RuleBroken before changing anything when a rule is broken.
+# `context` carries what the service looked up elsewhere for the run (tracking: the projects'
+# states in registry).
+Apply = Callable[[Report, Batch, Mapping[str, Any]], None]
+# also_touched(reports, batch): aggregates the reports will read that only what was preloaded
+# names (tracking: the milestones of the project a checked report was about, named by its
+# receipt), loaded in a second query.
+AlsoTouched = Callable[[Sequence[Report], Batch], Iterable[UUID]]
 
-    service: ClassVar[str]
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._ingesting = threading.Lock()
+def nothing_more(reports: Sequence[Report], batch: Batch) -> Iterable[UUID]:
+    return ()
+
+
+class ReportIntake:
+    """A service's intake of the report types it owns: applies each run of reports with
+    `apply`, saves it in one transaction (retried when another replica saved first or the
+    store went away), and answers per report."""
+
+    def __init__(
+        self, app: ServiceApplication, apply: Apply, also_touched: AlsoTouched = nothing_more
+    ) -> None:
+        self.app = app
+        self.apply = apply
+        self.also_touched = also_touched
         self.aggregates = AggregateCache()
-        super().__init__(env)
-
-    @abstractmethod
-    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
-        """Check the report against the domain's rules and change aggregates in `batch`.
-
-        Raise RuleBroken before changing anything when a rule is broken.
-        """
+        self._ingesting = threading.Lock()
 
     def ingest(
         self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
     ) -> list[dict]:
-        """Apply a run of reports in order and save all changes in one transaction.
-
-        `context` carries what the service looked up elsewhere for this run (tracking: the
-        projects' states in registry).
-        """
+        """Apply a run of reports in order and save all changes in one transaction."""
         context = context or {}
         with self._ingesting:  # batches of one process never race each other
             trouble = "conflicting saves"
@@ -241,24 +259,18 @@ class ReportApplication(ServiceApplication, ABC):
                     # before the connection broke, the receipts answer "duplicate" next time.
                     trouble = f"the store is unreachable ({error})"
                     time.sleep(0.5 * 2**attempt)
-        raise StoreUnavailable(f"{self.service}: {SAVE_ATTEMPTS} tries failed: {trouble}")
-
-    def then_touched(self, reports: Sequence[Report], batch: Batch) -> Iterable[UUID]:
-        """Aggregates the reports will read that only what was preloaded names (tracking:
-        the milestones of the project a checked report was about, named by its receipt),
-        loaded in a second query."""
-        return ()
+        raise StoreUnavailable(f"{self.app.name}: {SAVE_ATTEMPTS} tries failed: {trouble}")
 
     def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
-        batch = Batch(self, self.aggregates)
+        batch = Batch(self.app, self.aggregates)
         batch.preload(i for report in reports for i in likely_touched(report))
-        batch.preload(self.then_touched(reports, batch))
+        batch.preload(self.also_touched(reports, batch))
         outcomes = []
         for n, report in enumerate(reports, 1):
             if n % PAUSE_EVERY == 0:
                 let_others_run()
             outcomes.append(self._apply_one(report, batch, context))
-        self.save(*batch.changed())
+        self.app.save(*batch.changed())
         batch.saved()
         return outcomes
 
@@ -281,14 +293,3 @@ class ReportApplication(ServiceApplication, ABC):
             )
         )
         return outcome(report, ACCEPTED)
-
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return read_message(self, self.service, start, stop, limit)
-
-    def wire_history(self, aggregate_id: UUID) -> list[dict]:
-        """Every public event of one aggregate, in order (Audit.GetHistory)."""
-        return [
-            e
-            for e in (wire_event(self.service, None, d) for d in self.events.get(aggregate_id))
-            if e is not None
-        ]

@@ -1,4 +1,5 @@
-"""nameko glue every service shares: the Application as a dependency, with its outbox relay."""
+"""nameko glue every service shares: the application as a dependency (with its outbox relay),
+the consumer of upstream queues, and catching up with an upstream."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
-from services.kernel.bus.consumer import ConsumerApplication, Pull
+from services.kernel.bus.consumer import Follower, Pull
 from services.kernel.bus.queues import (
     DEAD_SUFFIX,
     DELIVERY_LIMIT,
@@ -32,8 +33,8 @@ RELAY_IDLE_SECONDS = 1.0
 RELAY_STOP_SECONDS = 10.0  # at most this long for a publish under way at shutdown
 
 
-class EventSourcedApplication(DependencyProvider):
-    """Owns one service's eventsourcing Application for the container's life.
+class ApplicationProvider(DependencyProvider):
+    """Owns one service's application (its store) for the container's life.
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
     (low latency) and at least once a second (to retry after a broker outage); the same thread
@@ -136,8 +137,12 @@ class UpstreamConsumer(Consumer):
         except Exception:
             log.exception("could not dead-letter a message of %s; requeued", self.queue.name)
             return False
-        log.error("dead-lettered a message of %s after %d tries: %s", self.queue.name,
-                  tries_of(message), headers["x-error"])
+        log.error(
+            "dead-lettered a message of %s after %d tries: %s",
+            self.queue.name,
+            tries_of(message),
+            headers["x-error"],
+        )
         return True
 
 
@@ -167,13 +172,13 @@ def pull_from(upstream: Any) -> Pull:
     return pull
 
 
-def catch_up(app: ConsumerApplication, upstream: str, pull: Pull) -> None:
+def catch_up(follower: Follower, upstream: str, pull: Pull) -> None:
     """Pull what `upstream` has beyond our position; an upstream not running yet, or slow to
     answer, is no error: the next round catches up. Nor is another replica recording the
     same range first (a standby's timer racing the active consumer): the state is rebuilt
     from the store before its next use."""
     try:
-        app.catch_up(upstream, pull)
+        follower.catch_up(upstream, pull)
     except (UnknownService, TimeoutError) as error:
         log.info("could not catch up with %s yet (%r); trying again later", upstream, error)
     except IntegrityError:

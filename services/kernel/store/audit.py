@@ -1,4 +1,5 @@
-"""Tamper evidence over a whole store (DESIGN §5.5): checkpoints and the verifier.
+"""Tamper evidence over a whole store (docs/ARCHITECTURE.md "Tamper evidence"): checkpoints and the
+verifier.
 
 Hash chains (chain.py) tie each aggregate's events together; they cannot see an aggregate's
 last event deleted, or whole aggregates gone. A checkpoint can: every so often the writer seals

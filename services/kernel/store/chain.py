@@ -1,5 +1,6 @@
-"""Hash chains over stored events (DESIGN §5.5): each stored event carries the hash of its
-aggregate's previous event, so an event altered, deleted or moved in the database is detected.
+"""Hash chains over stored events (docs/ARCHITECTURE.md "Tamper evidence"): each stored event
+carries the hash of its aggregate's previous event, so an event altered, deleted or moved in the
+database is detected.
 
 A stored event's `state` is the library's own state (`inner`, usually JSON) wrapped as
 

@@ -3,8 +3,8 @@ production.
 
 `ServiceApplication` is the eventsourcing Application every service builds on. It records with a
 process recorder, so tracking rows (the outbox position, an upstream's position) commit in the same
-transaction as the events they belong to, and it lets the outbox relay know when something new
-was recorded.
+transaction as the events they belong to (`record_tracked`), and it lets the outbox relay know
+when something new was recorded.
 """
 
 from __future__ import annotations
@@ -14,13 +14,20 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    ProcessRecorder,
+    Tracking,
+    Transcoding,
+)
 from eventsourcing.utils import get_topic
 
-from services.kernel.contract.wire import wire_type
+from services.kernel.contract.wire import wire_event, wire_type
 from services.kernel.store.chain import ChainedMapper
 
 SQLITE = "eventsourcing.sqlite"
@@ -98,8 +105,13 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
 
 
 class ServiceApplication(Application):
-    """An eventsourcing Application with a process recorder, hash-chained stored events
-    (services/kernel/store/chain.py) and a hook after each save."""
+    """An eventsourcing Application with a process recorder (a save may carry an upstream's
+    position: `record_tracked`), hash-chained stored events (services/kernel/store/chain.py)
+    and a hook after each save.
+
+    A service's application subclasses it and owns the parts it needs: a report intake
+    (services/kernel/ingest/reports.py), a follower of upstream services
+    (services/kernel/bus/consumer.py)."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._listeners: list[Callable[[], None]] = []
@@ -131,6 +143,10 @@ class ServiceApplication(Application):
         self._notify(recordings)
         return recordings
 
+    def record_tracked(self, tracking: Tracking, *aggregates: Aggregate) -> None:
+        """Save aggregates' new events and an upstream's position in one transaction."""
+        self._notify(self._record(collect(ProcessingEvent(tracking=tracking), aggregates)))
+
     def _record(self, processing_event: Any) -> list[Any]:
         try:
             return super()._record(processing_event)
@@ -149,6 +165,14 @@ class ServiceApplication(Application):
         if any(wire_type(r.domain_event) for r in recordings):
             for listener in self._listeners:
                 listener()
+
+    def wire_history(self, aggregate_id: UUID) -> list[dict]:
+        """Every public event of one aggregate, in order (Audit.GetHistory)."""
+        return [
+            e
+            for e in (wire_event(self.name, None, d) for d in self.events.get(aggregate_id))
+            if e is not None
+        ]
 
 
 def collect(processing_event: ProcessingEvent, objs: Any) -> ProcessingEvent:

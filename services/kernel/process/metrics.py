@@ -1,0 +1,150 @@
+"""Prometheus metrics of one process: reports answered by outcome, request durations, and
+gauges sampled when scraped (the names are explained in deploy/README.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
+
+from services.kernel.process.logs import about
+
+log = logging.getLogger(__name__)
+disable_created_metrics()  # no *_created series: they double the output and nobody alerts on them
+
+OUTCOMES = ("accepted", "duplicate", "conflict", "rejected")
+Sample = tuple[str, str, Mapping[str, str], float]  # (name, help, labels, value)
+
+
+class Metrics:
+    """One process's metrics, in a registry of its own (tests start several in one process)."""
+
+    def __init__(self, service: str, *samplers: Callable[[], Iterable[Sample]]):
+        self.service = service
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events = Counter(
+            "zhaoshang_events_handled",
+            "Reports answered, by outcome: accepted, duplicate, conflict, rejected",
+            ["service", "outcome"],
+            registry=self.registry,
+        )
+        for outcome in OUTCOMES:  # every series exists from the start, so rate() sees the first
+            self.events.labels(service, outcome)
+        self.latency = Histogram(
+            "zhaoshang_request_duration_seconds",
+            "Time to answer one request (RPC, gRPC call, consumed message, timer), by outcome",
+            ["service", "entrypoint", "outcome"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.registry.register(_Sampled(service, samplers))
+
+    def record_outcomes(self, outcomes: Iterable[Mapping], reports: Iterable[Any] = ()) -> None:
+        """Count each outcome; log the ones that were not accepted, with their event."""
+        by_id = {str(r.get("event_id")): r for r in reports if isinstance(r, Mapping)}
+        for outcome in outcomes:
+            status = outcome.get("status", "unknown")
+            self.events.labels(self.service, status).inc()
+            if status in ("rejected", "conflict"):
+                event_id = outcome.get("event_id")
+                report = by_id.get(str(event_id), {"event_id": event_id})
+                log.warning(
+                    "report %s %s",
+                    event_id,
+                    status,
+                    extra=about(report, status=status, errors=outcome.get("errors")),
+                )
+
+    def observe(self, entrypoint: str, seconds: float, failed: bool) -> None:
+        self.latency.labels(self.service, entrypoint, "error" if failed else "ok").observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def counting(self, ingestor: Ingestor) -> Ingestor:
+        """`ingestor`, counting and logging the outcome of every report it answers."""
+        return _CountingIngestor(ingestor, self)
+
+    def grpc_interceptor(self) -> grpc.ServerInterceptor:
+        """Times every unary gRPC call by method and status code."""
+        return _GrpcTiming(self)
+
+
+class Ingestor(Protocol):
+    max_batch: int
+
+    def publish(self, raw_events: Sequence[Any]) -> list[dict]: ...
+
+
+class _CountingIngestor:
+    def __init__(self, ingestor: Ingestor, metrics: Metrics):
+        self._ingestor = ingestor
+        self._metrics = metrics
+        self.max_batch = ingestor.max_batch
+
+    def publish(self, raw_events: Sequence[Any]) -> list[dict]:
+        outcomes = self._ingestor.publish(raw_events)
+        self._metrics.record_outcomes(outcomes, raw_events)
+        return outcomes
+
+
+class _GrpcTiming(grpc.ServerInterceptor):
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method, inner = handler_call_details.method, handler.unary_unary
+
+        def timed(request, context):
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return inner(request, context)
+            except BaseException:
+                code = getattr(context.code(), "name", None) or "UNKNOWN"
+                raise
+            finally:
+                self.metrics.latency.labels(self.metrics.service, method, code).observe(
+                    time.perf_counter() - started
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class _Sampled:
+    """Gauges read when scraped (backlogs, positions, dead letters), so they are never stale.
+    Each sampler fails alone: with the broker down, the store's gauges are still reported."""
+
+    def __init__(self, service: str, samplers: Iterable[Callable[[], Iterable[Sample]]]):
+        self.service = service
+        self.samplers = list(samplers)
+
+    def describe(self) -> list:
+        return []  # the gauges depend on what sample() finds; nothing to check up front
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families: dict[str, GaugeMetricFamily] = {}
+        samples: list[Sample] = []
+        for sampler in self.samplers:
+            try:
+                samples.extend(sampler())
+            except Exception as error:  # an unreachable store or broker must not break a scrape
+                log.warning("metrics of %s: %s failed (%s)", self.service, sampler.__name__, error)
+        for name, help_text, labels, value in samples:
+            names = ["service", *labels]
+            family = families.setdefault(name, GaugeMetricFamily(name, help_text, labels=names))
+            family.add_metric([self.service, *labels.values()], value)
+        yield from families.values()

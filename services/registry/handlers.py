@@ -1,0 +1,171 @@
+"""How each of registry's report types changes its projects and leaders.
+
+Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py);
+one it may not send is recorded as a refusal (services/kernel/ingest/refusals.py) and changes
+nothing. Every rule broken raises `RuleBroken` before anything is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from services.kernel.contract import ids
+from services.kernel.contract.errors import RuleBroken
+from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.report import Report
+from services.kernel.ingest.refusals import record_refusal
+from services.kernel.ingest.reports import Batch, envelope
+from services.kernel.reference import Reference
+from services.registry.domain import Leader, Project
+
+
+def unknown_project(code: str) -> RuleBroken:
+    return RuleBroken(
+        "payload.project_code",
+        code,
+        "unknown_project",
+        f"项目 {code} 不存在：请先报送 project.proposed",
+        f"project {code} is unknown: report project.proposed first",
+    )
+
+
+def unknown_leader(leader_id: str, field: str) -> RuleBroken:
+    return RuleBroken(
+        field,
+        leader_id,
+        "unknown_leader",
+        f"领导 {leader_id} 不存在：请先报送 leader.appointed",
+        f"leader {leader_id} is unknown: report leader.appointed first",
+    )
+
+
+class ReportHandlers:
+    """Registry's report types, each applied to the aggregates of a batch (`apply`, given to
+    the application's report intake)."""
+
+    def __init__(self, ref: Reference) -> None:
+        self.ref = ref
+        self.jurisdictions = Jurisdictions(ref)
+        self._handlers: dict[str, Callable[[Report, Batch, Jurisdiction], None]] = {
+            "project.proposed": self._propose,
+            "project.tracking_started": self._start_tracking,
+            "project.signed": self._sign,
+            "project.assigned": self._assign,
+            "project.corrected": self._correct,
+            "project.withdrawn": self._withdraw,
+            "leader.appointed": self._appoint,
+        }
+
+    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
+        try:
+            self._handlers[report.type](report, batch, self.jurisdictions.of(report.source))
+        except NotPermitted as refused:
+            record_refusal(batch, report, refused)
+            raise
+
+    def _propose(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        p = report.payload
+        code = p["project_code"]
+        allowed.check_project(code, p["region"], p["industry"], "payload.region")
+        if batch.get(ids.project_id(code)) is not None:
+            raise RuleBroken(
+                "payload.project_code",
+                code,
+                "project_exists",
+                f"项目 {code} 已存在；修改事实请发送 project.corrected",
+                f"project {code} exists; send project.corrected to change its facts",
+            )
+        planner = p.get("planned_by_leader")
+        self._check_leader_known(planner, batch, "payload.planned_by_leader")
+        batch.add(
+            Project(
+                **envelope(report),
+                project_code=code,
+                name=p["name"],
+                investor=dict(p["investor"]),
+                industry=p["industry"],
+                region=p["region"],
+                prefecture=self.ref.prefecture_of(p["region"]).code,
+                total_investment=p["total_investment"],
+                categories=list(p.get("categories", [])),
+                channel=p["channel"],
+                key_project=self._is_key(p["total_investment"], p.get("categories", [])),
+                planned_by_leader=planner,
+            )
+        )
+
+    def _project(self, report: Report, batch: Batch, allowed: Jurisdiction) -> Project:
+        code = report.payload["project_code"]
+        project = batch.get(ids.project_id(code))
+        if project is None:
+            raise unknown_project(code)
+        allowed.check_project(
+            code, project.facts["region"], project.facts["industry"], "payload.project_code"
+        )
+        return project
+
+    def _start_tracking(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        self._project(report, batch, allowed).start_tracking(**envelope(report))
+
+    def _sign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        project = self._project(report, batch, allowed)
+        project.sign(**envelope(report), contract=report.payload["contract_investment"])
+
+    def _assign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        p = report.payload
+        self._project(report, batch, allowed).assign(
+            **envelope(report), leader=p["leader"], task_force=p["task_force"], plan=p["plan"]
+        )
+
+    def _correct(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        project = self._project(report, batch, allowed)
+        changes = dict(report.payload["changes"])
+        facts = {**project.facts, **changes}
+        # A sender may not move a project out of its own jurisdiction either.
+        allowed.check_project(
+            project.code, facts["region"], facts["industry"], "payload.changes.region"
+        )
+        if "planned_by_leader" in changes:
+            self._check_leader_known(
+                changes["planned_by_leader"], batch, "payload.changes.planned_by_leader"
+            )
+        project.correct(
+            **envelope(report),
+            changes=changes,
+            reason=report.payload["reason"],
+            prefecture=self.ref.prefecture_of(facts["region"]).code,
+            key_project=self._is_key(facts["total_investment"], facts["categories"]),
+        )
+
+    def _withdraw(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        project = self._project(report, batch, allowed)
+        project.withdraw(**envelope(report), reason=report.payload["reason"])
+
+    def _appoint(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        p = report.payload
+        unit = p["unit"]
+        allowed.check_unit(unit, "payload.unit")
+        leader = batch.get(ids.leader_id(p["leader_id"]))
+        if leader is not None:
+            allowed.check_unit(leader.unit, "payload.leader_id")  # not another unit's leader
+        fields = {
+            **envelope(report),
+            "leader_id": p["leader_id"],
+            "name": p["name"],
+            "unit": unit,
+            "role": p["role"],
+            "prefecture": None if unit.startswith("dept:") else self.ref.prefecture_of(unit).code,
+        }
+        if leader is None:
+            batch.add(Leader(**fields))
+        else:
+            leader.reappoint(**fields)
+
+    @staticmethod
+    def _check_leader_known(leader_id: str | None, batch: Batch, field: str) -> None:
+        if leader_id is not None and batch.get(ids.leader_id(leader_id)) is None:
+            raise unknown_leader(leader_id, field)
+
+    def _is_key(self, total_investment: Any, categories: Iterable[str]) -> bool:
+        return self.ref.key_project.is_key_project(total_investment, categories)

@@ -1,0 +1,235 @@
+"""How each of tracking's report types changes its milestones, trips and unit records.
+
+Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py),
+with the registry state the service looked up for the run (`context`: the projects' facts and
+lists, the leaders' units); one its sender may not send is recorded as a refusal
+(services/kernel/ingest/refusals.py) and changes nothing. Every rule broken raises `RuleBroken`
+before anything is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from services.kernel.contract import ids
+from services.kernel.contract.errors import RuleBroken
+from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.report import Report
+from services.kernel.ingest.refusals import record_refusal
+from services.kernel.ingest.reports import Batch, envelope
+from services.kernel.reference import Reference
+from services.tracking.domain import LeaderTrips, ProjectMilestones, UnitRecord
+
+# Lists (二) a project must have reached before each milestone may be reported.
+SIGNED_OR_LATER = frozenset({"signed", "started"})
+NEEDS_SIGNING = frozenset({"project.construction_started", "project.capital_arrived"})
+
+# How 附件4 names responsible units that are groups rather than one unit.
+ANY_DEPARTMENT = "省直有关部门"
+ANY_PREFECTURE = frozenset({"有关市（州）政府", "各市（州）政府"})
+
+
+def matter_units(ref: Reference, matter_id: str, include_groups: bool = False) -> list[str]:
+    """The reporting units 附件4 names for a matter (dept:<key> or a region code); with
+    `include_groups`, every unit of a group it names (省直有关部门, 各市（州）政府)."""
+    units: list[str] = []
+    for named in ref.matters[matter_id].responsible:
+        if named in ref.departments:
+            units.append(f"dept:{named}")
+        elif ref.is_hubei_region(named):
+            units.append(named)
+        elif include_groups and named == ANY_DEPARTMENT:
+            units += [f"dept:{key}" for key in ref.departments]
+        elif include_groups and named in ANY_PREFECTURE:
+            units += [p.code for p in ref.prefectures]
+    return units
+
+
+def checked_milestones(reports: Sequence[Report], batch: Batch) -> Iterable[UUID]:
+    """The milestones of the projects the checked reports were about (named by the receipts
+    of the milestone reports they check), for the report intake's second load."""
+    for report in reports:
+        if checked := report.payload.get("milestone_event_id"):
+            receipt = batch.touched.get(ids.receipt_id(checked))
+            if receipt is not None and receipt.project_code:
+                yield ids.milestones_id(receipt.project_code)
+
+
+class ReportHandlers:
+    """Tracking's report types, each applied to the aggregates of a batch (`apply`, given to
+    the application's report intake)."""
+
+    def __init__(self, ref: Reference) -> None:
+        self.ref = ref
+        self.jurisdictions = Jurisdictions(ref)
+        self._handlers: dict[str, Callable[[Report, Batch, Mapping, Jurisdiction], None]] = {
+            "project.company_registered": self._milestone,
+            "project.construction_started": self._milestone,
+            "project.production_started": self._milestone,
+            "project.capital_arrived": self._milestone,
+            "milestone.verified": self._check,
+            "milestone.rejected": self._check,
+            "milestone.retracted": self._check,
+            "leader.trip_completed": self._trip,
+            "promotion.event_held": self._unit_record,
+            "task.completed": self._unit_record,
+            "matter.progress_reported": self._unit_record,
+        }
+
+    def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
+        allowed = self.jurisdictions.of(report.source)
+        try:
+            self._handlers[report.type](report, batch, context, allowed)
+        except NotPermitted as refused:
+            record_refusal(batch, report, refused)
+            raise
+
+    def _milestone(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = report.payload
+        project = self._registered_project(p["project_code"], context, allowed)
+        if report.type in NEEDS_SIGNING and project["stage"] not in SIGNED_OR_LATER:
+            raise RuleBroken(
+                "type",
+                report.type,
+                "before_signing",
+                f"项目 {p['project_code']} 尚未签约，不能报告开工或到资",
+                f"project {p['project_code']} is not signed yet; no construction start or "
+                "capital before signing",
+            )
+        milestones = batch.get(ids.milestones_id(p["project_code"]))
+        if milestones is None:
+            milestones = ProjectMilestones(project_code=p["project_code"])
+        match report.type:
+            case "project.company_registered":
+                milestones.register_company(p["credit_code"], p["company_name"], **envelope(report))
+            case "project.construction_started":
+                milestones.start_construction(p["kind"], **envelope(report))
+            case "project.production_started":
+                milestones.start_production(**envelope(report))
+            case "project.capital_arrived":
+                milestones.receive_capital(
+                    p["amount"], Decimal(str(project["total_investment"])), **envelope(report)
+                )
+        batch.add(milestones)
+
+    @staticmethod
+    def _registered_project(
+        code: str, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> Mapping[str, Any]:
+        project = context.get("projects", {}).get(code)
+        if project is None:
+            raise RuleBroken(
+                "payload.project_code",
+                code,
+                "unknown_project",
+                f"项目 {code} 不存在：请先报送 project.proposed",
+                f"project {code} is unknown: report project.proposed first",
+            )
+        allowed.check_project(code, project["region"], project["industry"], "payload.project_code")
+        if project["withdrawn"]:
+            raise RuleBroken(
+                "payload.project_code",
+                code,
+                "project_withdrawn",
+                f"项目 {code} 已撤销，不能再报告",
+                f"project {code} was withdrawn; nothing more can be reported on it",
+            )
+        return project
+
+    def _check(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = report.payload
+        milestone_event_id = str(p["milestone_event_id"])
+        if report.type != "milestone.retracted":
+            allowed.check_office("source", "甄别（核实或驳回）报告", "verify or reject a report")
+        receipt = batch.receipt(milestone_event_id)
+        milestones = (
+            None if receipt is None else batch.get(ids.milestones_id(receipt.project_code or ""))
+        )
+        if milestones is None or milestone_event_id not in milestones.milestones:
+            raise RuleBroken(
+                "payload.milestone_event_id",
+                milestone_event_id,
+                "unknown_milestone",
+                f"找不到里程碑报告 {milestone_event_id}",
+                f"no milestone report {milestone_event_id} is known",
+            )
+        match report.type:
+            case "milestone.verified":
+                milestones.verify(milestone_event_id, **envelope(report))
+            case "milestone.rejected":
+                milestones.reject(milestone_event_id, p["reason"], **envelope(report))
+            case "milestone.retracted":
+                milestones.retract(milestone_event_id, p["reason"], **envelope(report))
+
+    def _trip(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = report.payload
+        leader = context.get("leaders", {}).get(p["leader_id"])
+        if leader is None:
+            raise RuleBroken(
+                "payload.leader_id",
+                p["leader_id"],
+                "unknown_leader",
+                f"领导 {p['leader_id']} 不存在：请先报送 leader.appointed",
+                f"leader {p['leader_id']} is unknown: report leader.appointed first",
+            )
+        allowed.check_unit(leader["unit"], "payload.leader_id")
+        trips = batch.get(ids.named_id("trips", p["leader_id"]))
+        if trips is None:
+            trips = LeaderTrips(leader_id=p["leader_id"])
+        trips.complete_trip(
+            p["destination"],
+            p["departed_on"],
+            p["returned_on"],
+            p.get("companies_met", []),
+            **envelope(report),
+        )
+        batch.add(trips)
+
+    def _unit_record(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = report.payload
+        allowed.check_unit(p["unit"], "payload.unit")
+        record = batch.get(ids.named_id("unit", p["unit"]))
+        if record is None:
+            record = UnitRecord(unit=p["unit"])
+        match report.type:
+            case "promotion.event_held":
+                record.hold_promotion_event(p["target_region"], p["title"], **envelope(report))
+            case "task.completed":
+                self._check_owes_task(p["task_id"], p["unit"])
+                record.complete_task(p["task_id"], **envelope(report))
+            case "matter.progress_reported":
+                self._check_owes_matter(p["matter_id"], p["unit"])
+                record.report_matter(p["matter_id"], p["progress"], p["status"], **envelope(report))
+        batch.add(record)
+
+    def _check_owes_task(self, task_id: str, unit: str) -> None:
+        if unit not in self.ref.responsible_units(task_id):
+            task = self.ref.tasks[task_id]
+            raise RuleBroken(
+                "payload.unit",
+                unit,
+                "task_not_owed",
+                f"附件3 任务 {task_id}（{task.title}）的责任单位不包括 {unit}",
+                f"{unit} is not among the responsible units of attachment-3 task {task_id}",
+            )
+
+    def _check_owes_matter(self, matter_id: str, unit: str) -> None:
+        if unit not in matter_units(self.ref, matter_id, include_groups=True):
+            raise RuleBroken(
+                "payload.unit",
+                unit,
+                "matter_not_owed",
+                f"附件4 重点事项 {matter_id} 的责任单位不包括 {unit}",
+                f"{unit} is not among the responsible units of attachment-4 matter {matter_id}",
+            )
