@@ -15,33 +15,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
-from services.kernel.contract.errors import RuleBroken
-
-# The four lists of (二), in the order a project moves along them.
-PROMOTION, TRACKING, SIGNED, STARTED = "promotion", "tracking", "signed", "started"
-LIST_NAMES_ZH = {
-    PROMOTION: "推介清单",
-    TRACKING: "跟踪清单",
-    SIGNED: "签约清单",
-    STARTED: "开工清单",
-}
-LIST_ORDER = (PROMOTION, TRACKING, SIGNED, STARTED)
-# The facts of (二) a project carries; `planned_by_leader` links it to the leader whose major
-# project it is ((二十一), (二十二)).
-FACTS = (
-    "name",
-    "investor",
-    "industry",
-    "region",
-    "total_investment",
-    "categories",
-    "channel",
-    "planned_by_leader",
-)
-# 五个一 (二): of 一个项目、一名领导、一个专班、一套方案、一抓到底, the three facts to record.
-FIVE_ONES = ("leader", "task_force", "plan")
-START_REPORT = "project.construction_started"
-START_UNDONE = frozenset({"milestone.rejected", "milestone.retracted"})
+from services.registry import rules
+from services.registry.rules import PROMOTION, SIGNED, START_REPORT, STARTED, TRACKING
 
 
 class Project(Aggregate):
@@ -178,38 +153,14 @@ class Project(Aggregate):
     # Rules --------------------------------------------------------------------------------
 
     def check_active(self) -> None:
-        if self.withdrawn:
-            raise RuleBroken(
-                "payload.project_code",
-                self.code,
-                "project_withdrawn",
-                f"项目 {self.code} 已撤销，不能再报告",
-                f"project {self.code} was withdrawn; nothing more can be reported on it",
-            )
+        rules.check_active(self.code, self.withdrawn)
 
     def check_move(self, target: str) -> None:
         self.check_active()
-        if LIST_ORDER.index(target) <= LIST_ORDER.index(self.stage):
-            raise RuleBroken(
-                "type",
-                target,
-                "list_move_not_allowed",
-                f"项目 {self.code} 已在{LIST_NAMES_ZH[self.stage]}，"
-                f"不能移回{LIST_NAMES_ZH[target]}",
-                f"project {self.code} is on the {self.stage} list; it cannot move back to {target}",
-            )
+        rules.check_forward(self.code, self.stage, target)
 
     def check_increase(self, contract_investment: Decimal) -> None:
-        if self.contract_investment is not None and contract_investment <= self.contract_investment:
-            raise RuleBroken(
-                "payload.contract_investment",
-                contract_investment,
-                "not_an_increase",
-                f"项目 {self.code} 已按 {self.contract_investment} 亿元签约；再次签约须为增资，"
-                f"{contract_investment} 亿元不高于原额",
-                f"project {self.code} was signed at {self.contract_investment}; a later signing "
-                f"must raise it, {contract_investment} does not",
-            )
+        rules.check_increase(self.code, self.contract_investment, contract_investment)
 
     # Commands -----------------------------------------------------------------------------
 
@@ -327,18 +278,10 @@ class Project(Aggregate):
         )
         if self.withdrawn or milestone is None:
             return
-        if kind == START_REPORT and self.stage == SIGNED:
-            target = STARTED
-        elif kind in START_UNDONE and self.stage == STARTED and milestone == self.start_report:
-            target = SIGNED
-        elif (
-            kind == "milestone.verified"
-            and self.stage == SIGNED
-            and milestone == self.start_report
-            and self.start_undone_by == "milestone.rejected"
-        ):
-            target = STARTED
-        else:
+        target = rules.list_after_tracking(
+            kind, milestone, self.stage, self.start_report, self.start_undone_by
+        )
+        if target is None:
             return
         self._change_list(
             derived_event_id,
@@ -379,8 +322,7 @@ class Project(Aggregate):
     @property
     def five_ones_missing(self) -> list[str]:
         """Which of 五个一 (二) nobody has reported yet."""
-        given = self.five_in_one or {}
-        return [part for part in FIVE_ONES if not given.get(part)]
+        return rules.missing_five_ones(self.five_in_one)
 
     def state(self) -> dict:
         return {

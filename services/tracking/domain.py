@@ -16,25 +16,23 @@ from eventsourcing.domain import Aggregate, event
 from services.kernel.contract import ids
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import NotPermitted
-
-REGISTERED = "registered"
-STARTED = "construction_started"
-PRODUCING = "production_started"
-CAPITAL = "capital_arrived"
-MILESTONE_NAMES_ZH = {
-    REGISTERED: "注册",
-    STARTED: "开工（开业）",
-    PRODUCING: "投产",
-    CAPITAL: "到资",
-}
-
-REPORTED, VERIFIED, REJECTED, RETRACTED = "reported", "verified", "rejected", "retracted"
-COUNTING = frozenset({REPORTED, VERIFIED})
-OFFICE = "office"
-# The two views of (十九): the official ranking counts what the office verified (甄别); the
-# provisional view also what is reported and not yet checked.
-PROVISIONAL, OFFICIAL = "provisional", "official"
-VIEWS = {PROVISIONAL: COUNTING, OFFICIAL: frozenset({VERIFIED})}
+from services.tracking.rules import (
+    CAPITAL,
+    COUNTING,
+    MILESTONE_NAMES_ZH,
+    OFFICE,
+    PRODUCING,
+    REGISTERED,
+    REJECTED,
+    REPORTED,
+    RETRACTED,
+    STARTED,
+    VERIFIED,
+    check_no_overlap,
+    check_out_of_province,
+    unknown_milestone,
+)
+from services.tracking.views import milestones_view
 
 
 class Reported(Aggregate.Event):
@@ -143,45 +141,8 @@ class ProjectMilestones(Aggregate):
         return sum((m["amount"] for m in self.counting(CAPITAL)), Decimal(0))
 
     def view(self, total_investment: Decimal | None) -> dict:
-        """Every report with its status and, for 到资, the cumulative capital in each view; a
-        cumulative above the total investment is flagged for the office's review."""
-        running = dict.fromkeys(VIEWS, Decimal(0))
-        reports = []
-        for event_id, milestone in self.milestones.items():  # in the order reported
-            row = {
-                "event_id": event_id,
-                **milestone,
-                "kind_zh": MILESTONE_NAMES_ZH[milestone["kind"]],
-            }
-            if milestone["kind"] == CAPITAL:
-                for view, statuses in VIEWS.items():
-                    if milestone["status"] in statuses:
-                        running[view] += milestone["amount"]
-                row["cumulative"] = dict(running)
-            reports.append(row)
-        views = {}
-        for view, statuses in VIEWS.items():
-            counted = [m for m in self.milestones.values() if m["status"] in statuses]
-            views[view] = {
-                **{
-                    kind: any(m["kind"] == kind for m in counted)
-                    for kind in (REGISTERED, STARTED, PRODUCING)
-                },
-                "capital_arrived": running[view],
-                "over_total_investment": total_investment is not None
-                and running[view] > total_investment,
-            }
-        return {
-            "project_code": self.code,
-            "total_investment": total_investment,
-            "milestones": reports,
-            "views": views,
-            "flagged_for_review": [
-                r["event_id"]
-                for r in reports
-                if r["over_total_investment"] and r["status"] in COUNTING
-            ],
-        }
+        """Every report with its status, and the provisional and official views of (十九)."""
+        return milestones_view(self.code, self.milestones, total_investment)
 
     # Rules --------------------------------------------------------------------------------
 
@@ -321,25 +282,8 @@ class LeaderTrips(Aggregate):
         companies_met: list,
         **envelope: Any,
     ) -> None:
-        if "湖北" in destination:
-            raise RuleBroken(
-                "payload.destination",
-                destination,
-                "destination_inside_hubei",
-                f"目的地「{destination}」在湖北省内；外出招商任务只计赴省外（二十一）",
-                f"destination {destination!r} is inside Hubei; the quota counts trips out of the "
-                "province only ((二十一))",
-            )
-        for departed, returned, _ in self.trips:
-            if departed_on <= returned and departed <= returned_on:
-                raise RuleBroken(
-                    "payload.departed_on",
-                    departed_on,
-                    "overlapping_trip",
-                    f"领导 {self.leader_id} 在 {departed}～{returned} 已有一次外出，日期重叠",
-                    f"leader {self.leader_id} already has a trip {departed}..{returned}; "
-                    "the dates overlap",
-                )
+        check_out_of_province(destination)
+        check_no_overlap(self.leader_id, self.trips, departed_on, returned_on)
         self.trigger_event(
             self.TripCompleted,
             leader_id=self.leader_id,
@@ -445,13 +389,3 @@ class UnitRecord(Aggregate):
             status=status,
             **envelope,
         )
-
-
-def unknown_milestone(event_id: str) -> RuleBroken:
-    return RuleBroken(
-        "payload.milestone_event_id",
-        event_id,
-        "unknown_milestone",
-        f"找不到里程碑报告 {event_id}",
-        f"no milestone report {event_id} is known",
-    )
