@@ -1,6 +1,6 @@
 """Reports through gRPC into the ranking, on PostgreSQL, the system running as processes.
 
-- `ingest_batched_events_per_s`: a load of many projects (tools/loadgen.py) sent by a few
+- `ingest_batched_events_per_s`: a load of many projects (tools/loadgen/) sent by a few
   concurrent senders in batches of 500, from the first call until scoring has applied every
   stored event (its positions in registry's and tracking's logs, read from its store).
 - `ingest_single_events_per_s`: another load, one event per call, from many senders: the
@@ -324,7 +324,7 @@ def run() -> list[dict]:
             "ratio": round(batched["rate"] / baseline, 4),
             "answered_events_per_s": round(batched["answered_rate"], 1),
             "call_ms": _rounded(batched["call_ms"]),
-            "detail": f"{batched['events']} reports (tools/loadgen.py, 17 市州 + office) from "
+            "detail": f"{batched['events']} reports (tools/loadgen/, 17 市州 + office) from "
             f"{BATCH_SENDERS} concurrent senders in batches of {BATCH} over gRPC, from the first "
             f"call until scoring had applied every stored event; {where}; baseline: {base}",
         },

@@ -1,10 +1,12 @@
 """`make run`: every service and the gateway in one terminal. Ctrl-C stops them all.
 
-Unless told `--no-demo`, it loads a demo quarter for all 17 市州 through the public Ingest API,
-has the office publish that quarter's ranking, prints it, and keeps serving.
+First, a local RabbitMQ that does not answer is started, and installed from Debian's packages
+when run as root (tools/broker.py). Unless told `--no-demo`, it then loads a demo quarter for
+all 17 市州 through the public Ingest API, has the office publish that quarter's ranking, prints
+it, and keeps serving.
 
 Unless `GATEWAY_KEYS_FILE` names a keys file, every start issues fresh development API keys for
-every source (services/gateway/auth.py): their hashes in `var/gateway-keys.yaml` for the
+every source (zhaoshang/keys.py): their hashes in `var/gateway-keys.yaml` for the
 gateway, the keys in `var/dev-api-keys.json` for the demo and local scripts.
 """
 
@@ -21,9 +23,10 @@ from pathlib import Path
 from amqp.exceptions import ChannelError
 from kombu import Connection
 
-from services.gateway.auth import DEV_KEYS_FILE, dev_sources, issue_dev_keys
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from services.kernel.store.environment import var_dir
+from tools.broker import ThisMachine, ensure_broker
+from zhaoshang.keys import DEV_KEYS_FILE, dev_sources, issue_dev_keys
 
 NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -42,9 +45,7 @@ def broker_answers(amqp_uri: str) -> bool:
 def no_broker_help(amqp_uri: str) -> str:
     return (
         f"RabbitMQ 未响应（AMQP_URI={amqp_uri}）。No RabbitMQ answers at {amqp_uri}.\n"
-        "  Start it:           rabbitmq-server -detached\n"
-        "  Not installed?      apt-get install rabbitmq-server   (Debian/Ubuntu)\n"
-        "  Elsewhere?          AMQP_URI=amqp://user:password@host:5672/ make run"
+        "  RabbitMQ 在别处 / elsewhere:  AMQP_URI=amqp://user:password@host:5672/ make run"
     )
 
 
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.setdefault("AMQP_URI", DEFAULT_AMQP_URI)
-    if not broker_answers(env["AMQP_URI"]):
+    broker_up = ensure_broker(env["AMQP_URI"], ThisMachine(), print)
+    if not (broker_up and broker_answers(env["AMQP_URI"])):
         print(no_broker_help(env["AMQP_URI"]), file=sys.stderr)
         return 2
 

@@ -2,10 +2,10 @@
 
 `run_under_fault` sends a load from a few concurrent senders (prefecture systems and the office
 publishing in batches over gRPC with their API keys, resending a batch with the same event ids
-until it is answered) while
-`fault` hurts the system; `check_recovered` then holds the system to DESIGN §5: every report
-answered "accepted" is stored exactly once, resends change nothing, the published ranking is the
-independent count of the accepted reports, and each circular is written once.
+until it is answered) while `fault` hurts the system; `check_recovered` then holds the system to
+README "Guarantees": every report answered "accepted" is stored exactly once, resends change
+nothing, the published ranking is the independent count of the accepted reports, and each circular
+is written once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from services.kernel.reference.reference import reference
+from services.kernel.reference import reference
 from tests.faults.conftest import FaultySystem
 from tests.oracle import expected_ranking
 from tools.loadgen import (
@@ -173,7 +173,7 @@ def run_under_fault(
 
 
 def check_recovered(system: FaultySystem, run: Run) -> None:
-    """Everything DESIGN §5 promises, after the fault is over. Every check runs, so one
+    """Everything README "Guarantees" promises, after the fault is over. Every check runs, so one
     failure does not hide another; the test fails if any did."""
     problems: list[str] = []
 

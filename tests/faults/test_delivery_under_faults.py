@@ -1,6 +1,6 @@
 """Nothing accepted is lost or counted twice when processes die, the broker or the database
-restarts, or a consumer falls far behind (DESIGN §5, issue 5) — each with 50,000 reports in
-flight from concurrent senders that resend what was not answered.
+restarts, or a consumer falls far behind (README "Guarantees", issue 5) — each with 50,000 reports
+in flight from concurrent senders that resend what was not answered.
 
 Each test takes a minute or two; `pytest -m "not faults"` leaves them out.
 """

@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.kernel.contract.contracts import ReportInvalid, validate_report
-from services.kernel.reference.reference import reference
+from services.kernel.contract.errors import ReportInvalid
+from services.kernel.contract.report import validate_report
+from services.kernel.reference import reference
 from tests.oracle import expected_ranking, score_units
 from tools.demo import demo_rejects, generate_demo
 
