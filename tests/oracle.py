@@ -1,9 +1,9 @@
 """An independent count of a quarter's ranking (十九), for tests to hold the system against.
 
-Written from DESIGN.md §6 and the 2020 default policy
-(services/kernel/reference/data/policy-2020.yaml), not from services.scoring: it reads the raw
-reports a sender sent (all taken as accepted, in the order sent) and the region and task tables,
-and nothing else of the system.
+Written from docs/DECISIONS.md "The 2020 scoring: what the plan fixes, what is ours" and the 2020
+default policy (services/kernel/reference/data/policy-2020.yaml), not from services.scoring: it
+reads the raw reports a sender sent (all taken as accepted, in the order sent) and the region and
+task tables, and nothing else of the system.
 
 The rules, as this oracle reads them:
 - Scored projects: total investment ≥ 1亿 (after corrections) and not withdrawn. A project
