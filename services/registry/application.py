@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from services.kernel.bus.consumer import Follower
-from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import list_refusals, record_refusals
@@ -70,13 +69,15 @@ class AggregateIndex:
             self.position + 1, PAGE, topics=self.topics
         ):
             for n in notifications:
-                member = self.members.get(n.originator_id)
+                member_id = cast(UUID, n.originator_id)  # an Aggregate's id is a UUID
+                member = self.members.get(member_id)
                 version = 0 if member is None else member.version
-                if n.originator_version == version + 1 and n.originator_id not in behind:
-                    event = self.app.mapper.to_domain_event(n)
-                    self.members[n.originator_id] = event.mutate(member)
+                if n.originator_version == version + 1 and member_id not in behind:
+                    # the topics are the aggregate class's own events, which mutate it
+                    event = cast(Aggregate.Event, self.app.mapper.to_domain_event(n))
+                    self.members[member_id] = event.mutate(member)
                 elif n.originator_version > version:
-                    behind.add(n.originator_id)
+                    behind.add(member_id)
             self.position = notifications[-1].id
         if behind:
             batch = Batch(self.app)
@@ -104,10 +105,7 @@ class RegistryApplication(ServiceApplication):
         """Apply a run of project and leader reports, answering per report."""
         return self.reports.ingest(reports, context)
 
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return read_message(self, self.name, start, stop, limit)
-
-    def record_refusals(self, refused: list[Mapping[str, Any]]) -> int:
+    def record_refusals(self, refused: Iterable[Mapping[str, Any]]) -> int:
         """Refusals the gateway decided (a report claiming another sender's source)."""
         return record_refusals(self, refused)
 
@@ -212,7 +210,7 @@ class RegistryApplication(ServiceApplication):
 
     def leaders_of(self, unit: str = "") -> list[dict]:
         """Leaders (of a unit, or all) with the major projects they planned ((二十一), (二十二))."""
-        planned: dict[str, list[dict]] = {}
+        planned: dict[str, list[Project]] = {}
         for project in self.projects.current():
             if (leader := project.facts.get("planned_by_leader")) is not None:
                 planned.setdefault(leader, []).append(project)

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
+from services.kernel.contract.projects import check_not_withdrawn
 from services.registry import rules
 from services.registry.rules import PROMOTION, SIGNED, START_REPORT, STARTED, TRACKING
 
@@ -130,7 +131,7 @@ class Project(Aggregate):
         planned_by_leader: str | None = None,
     ) -> None:
         self.code = project_code
-        self.facts = {
+        self.facts: dict[str, Any] = {
             "name": name,
             "investor": investor,
             "industry": industry,
@@ -153,7 +154,7 @@ class Project(Aggregate):
     # Rules --------------------------------------------------------------------------------
 
     def check_active(self) -> None:
-        rules.check_active(self.code, self.withdrawn)
+        check_not_withdrawn(self.code, self.withdrawn)
 
     def check_move(self, target: str) -> None:
         self.check_active()

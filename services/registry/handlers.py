@@ -8,26 +8,27 @@ nothing. Every rule broken raises `RuleBroken` before anything is changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from services.kernel.contract import ids
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.payloads import (
+    LeaderAppointed,
+    ProjectAssigned,
+    ProjectCorrected,
+    ProjectProposed,
+    ProjectSigned,
+    ProjectTrackingStarted,
+    ProjectWithdrawn,
+)
+from services.kernel.contract.projects import unknown_project
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import record_refusal
 from services.kernel.ingest.reports import Batch, envelope
 from services.kernel.reference import Reference
 from services.registry.domain import Leader, Project
-
-
-def unknown_project(code: str) -> RuleBroken:
-    return RuleBroken(
-        "payload.project_code",
-        code,
-        "unknown_project",
-        f"项目 {code} 不存在：请先报送 project.proposed",
-        f"project {code} is unknown: report project.proposed first",
-    )
 
 
 def unknown_leader(leader_id: str, field: str) -> RuleBroken:
@@ -65,7 +66,7 @@ class ReportHandlers:
             raise
 
     def _propose(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
+        p = cast(ProjectProposed, report.payload)
         code = p["project_code"]
         allowed.check_project(code, p["region"], p["industry"], "payload.region")
         if batch.get(ids.project_id(code)) is not None:
@@ -95,8 +96,7 @@ class ReportHandlers:
             )
         )
 
-    def _project(self, report: Report, batch: Batch, allowed: Jurisdiction) -> Project:
-        code = report.payload["project_code"]
+    def _project(self, code: str, batch: Batch, allowed: Jurisdiction) -> Project:
         project = batch.get(ids.project_id(code))
         if project is None:
             raise unknown_project(code)
@@ -106,22 +106,25 @@ class ReportHandlers:
         return project
 
     def _start_tracking(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        self._project(report, batch, allowed).start_tracking(**envelope(report))
+        p = cast(ProjectTrackingStarted, report.payload)
+        self._project(p["project_code"], batch, allowed).start_tracking(**envelope(report))
 
     def _sign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        project.sign(**envelope(report), contract=report.payload["contract_investment"])
+        p = cast(ProjectSigned, report.payload)
+        project = self._project(p["project_code"], batch, allowed)
+        project.sign(**envelope(report), contract=p["contract_investment"])
 
     def _assign(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
-        self._project(report, batch, allowed).assign(
+        p = cast(ProjectAssigned, report.payload)
+        self._project(p["project_code"], batch, allowed).assign(
             **envelope(report), leader=p["leader"], task_force=p["task_force"], plan=p["plan"]
         )
 
     def _correct(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        changes = dict(report.payload["changes"])
-        facts = {**project.facts, **changes}
+        p = cast(ProjectCorrected, report.payload)
+        project = self._project(p["project_code"], batch, allowed)
+        changes = p["changes"]
+        facts: dict[str, Any] = {**project.facts, **changes}
         # A sender may not move a project out of its own jurisdiction either.
         allowed.check_project(
             project.code, facts["region"], facts["industry"], "payload.changes.region"
@@ -132,24 +135,25 @@ class ReportHandlers:
             )
         project.correct(
             **envelope(report),
-            changes=changes,
-            reason=report.payload["reason"],
+            changes=dict(changes),  # the event's own copy, not the report's
+            reason=p["reason"],
             prefecture=self.ref.prefecture_of(facts["region"]).code,
             key_project=self._is_key(facts["total_investment"], facts["categories"]),
         )
 
     def _withdraw(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        project = self._project(report, batch, allowed)
-        project.withdraw(**envelope(report), reason=report.payload["reason"])
+        p = cast(ProjectWithdrawn, report.payload)
+        project = self._project(p["project_code"], batch, allowed)
+        project.withdraw(**envelope(report), reason=p["reason"])
 
     def _appoint(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
-        p = report.payload
+        p = cast(LeaderAppointed, report.payload)
         unit = p["unit"]
         allowed.check_unit(unit, "payload.unit")
         leader = batch.get(ids.leader_id(p["leader_id"]))
         if leader is not None:
             allowed.check_unit(leader.unit, "payload.leader_id")  # not another unit's leader
-        fields = {
+        fields: dict[str, Any] = {
             **envelope(report),
             "leader_id": p["leader_id"],
             "name": p["name"],
@@ -167,5 +171,5 @@ class ReportHandlers:
         if leader_id is not None and batch.get(ids.leader_id(leader_id)) is None:
             raise unknown_leader(leader_id, field)
 
-    def _is_key(self, total_investment: Any, categories: Iterable[str]) -> bool:
+    def _is_key(self, total_investment: Decimal, categories: Iterable[str]) -> bool:
         return self.ref.key_project.is_key_project(total_investment, categories)

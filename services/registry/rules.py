@@ -29,17 +29,6 @@ START_UNDONE = frozenset({"milestone.rejected", "milestone.retracted"})
 START_REDONE = "milestone.verified"
 
 
-def check_active(code: str, withdrawn: bool) -> None:
-    if withdrawn:
-        raise RuleBroken(
-            "payload.project_code",
-            code,
-            "project_withdrawn",
-            f"项目 {code} 已撤销，不能再报告",
-            f"project {code} was withdrawn; nothing more can be reported on it",
-        )
-
-
 def check_forward(code: str, stage: str, target: str) -> None:
     """A report moves a project only further along the lists, never back nor in place."""
     if LIST_ORDER.index(target) <= LIST_ORDER.index(stage):

@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import list_refusals
@@ -33,12 +32,18 @@ NOT_REPORTED, IN_PROGRESS = "not_reported", "in_progress"
 
 def project_codes(reports: Iterable[Report]) -> set[str]:
     """The projects whose registry state a run of reports needs."""
-    return {r.payload["project_code"] for r in reports if "project_code" in r.payload}
+    return _named(reports, "project_code")
 
 
 def leader_keys(reports: Iterable[Report]) -> set[str]:
     """The leaders whose registry state (their unit) a run of reports needs."""
-    return {r.payload["leader_id"] for r in reports if "leader_id" in r.payload}
+    return _named(reports, "leader_id")
+
+
+def _named(reports: Iterable[Report], key: str) -> set[str]:
+    """The values of `key` in the payloads that have it, whatever their report types."""
+    payloads: Iterable[Mapping[str, Any]] = (r.payload for r in reports)
+    return {payload[key] for payload in payloads if key in payload}
 
 
 def load_themed_events(path: Path = THEMED_EVENTS_FILE) -> dict:
@@ -70,9 +75,6 @@ class TrackingApplication(ServiceApplication):
         looked up for it), answering per report."""
         return self.reports.ingest(reports, context)
 
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return read_message(self, self.name, start, stop, limit)
-
     # Queries ------------------------------------------------------------------------------
 
     def history(self, project_code: str) -> list[dict]:
@@ -91,7 +93,8 @@ class TrackingApplication(ServiceApplication):
         each leader planned (as registry links it)."""
         batch = Batch(self)
         batch.preload(ids.named_id("trips", x["leader_id"]) for x in leaders)
-        rows, units = [], {}
+        rows: list[dict] = []
+        units: dict[str, dict[str, Any]] = {}
         for leader in leaders:
             record = batch.get(ids.named_id("trips", leader["leader_id"]))
             trips = [t for t in (record.trips if record else []) if t[1].year == year]

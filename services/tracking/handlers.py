@@ -11,15 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from services.kernel.contract import ids
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.jurisdiction import Jurisdiction, Jurisdictions, NotPermitted
+from services.kernel.contract.payloads import (
+    LeaderTripCompleted,
+    MatterProgressReported,
+    MilestoneRejected,
+    MilestoneRetracted,
+    MilestoneVerified,
+    OnMilestone,
+    OnProject,
+    ProjectCapitalArrived,
+    ProjectCompanyRegistered,
+    ProjectConstructionStarted,
+    ProjectProductionStarted,
+    PromotionEventHeld,
+    TaskCompleted,
+)
+from services.kernel.contract.projects import check_not_withdrawn, unknown_project
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import record_refusal
-from services.kernel.ingest.reports import Batch, envelope
+from services.kernel.ingest.reports import Batch, Receipt, envelope
 from services.kernel.reference import Reference
 from services.tracking.domain import LeaderTrips, ProjectMilestones, UnitRecord
 
@@ -52,8 +68,9 @@ def checked_milestones(reports: Sequence[Report], batch: Batch) -> Iterable[UUID
     """The milestones of the projects the checked reports were about (named by the receipts
     of the milestone reports they check), for the report intake's second load."""
     for report in reports:
-        if checked := report.payload.get("milestone_event_id"):
-            receipt = batch.touched.get(ids.receipt_id(checked))
+        payload: Mapping[str, Any] = report.payload  # any type: only checks name a milestone
+        if checked := payload.get("milestone_event_id"):
+            receipt = cast(Receipt | None, batch.touched.get(ids.receipt_id(checked)))
             if receipt is not None and receipt.project_code:
                 yield ids.milestones_id(receipt.project_code)
 
@@ -66,17 +83,17 @@ class ReportHandlers:
         self.ref = ref
         self.jurisdictions = Jurisdictions(ref)
         self._handlers: dict[str, Callable[[Report, Batch, Mapping, Jurisdiction], None]] = {
-            "project.company_registered": self._milestone,
-            "project.construction_started": self._milestone,
-            "project.production_started": self._milestone,
-            "project.capital_arrived": self._milestone,
-            "milestone.verified": self._check,
-            "milestone.rejected": self._check,
-            "milestone.retracted": self._check,
+            "project.company_registered": self._register_company,
+            "project.construction_started": self._start_construction,
+            "project.production_started": self._start_production,
+            "project.capital_arrived": self._receive_capital,
+            "milestone.verified": self._verify,
+            "milestone.rejected": self._reject,
+            "milestone.retracted": self._retract,
             "leader.trip_completed": self._trip,
-            "promotion.event_held": self._unit_record,
-            "task.completed": self._unit_record,
-            "matter.progress_reported": self._unit_record,
+            "promotion.event_held": self._hold_promotion_event,
+            "task.completed": self._complete_task,
+            "matter.progress_reported": self._report_matter,
         }
 
     def apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
@@ -87,35 +104,66 @@ class ReportHandlers:
             record_refusal(batch, report, refused)
             raise
 
-    def _milestone(
+    # Milestones (十九) ------------------------------------------------------------------------
+
+    def _register_company(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
-        p = report.payload
-        project = self._registered_project(p["project_code"], context, allowed)
+        p = cast(ProjectCompanyRegistered, report.payload)
+        milestones, _ = self._milestones(report, p, context, batch, allowed)
+        milestones.register_company(p["credit_code"], p["company_name"], **envelope(report))
+        batch.add(milestones)
+
+    def _start_construction(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(ProjectConstructionStarted, report.payload)
+        milestones, _ = self._milestones(report, p, context, batch, allowed)
+        milestones.start_construction(p["kind"], **envelope(report))
+        batch.add(milestones)
+
+    def _start_production(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(ProjectProductionStarted, report.payload)
+        milestones, _ = self._milestones(report, p, context, batch, allowed)
+        milestones.start_production(**envelope(report))
+        batch.add(milestones)
+
+    def _receive_capital(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(ProjectCapitalArrived, report.payload)
+        milestones, project = self._milestones(report, p, context, batch, allowed)
+        total_investment = Decimal(str(project["total_investment"]))
+        milestones.receive_capital(p["amount"], total_investment, **envelope(report))
+        batch.add(milestones)
+
+    def _milestones(
+        self,
+        report: Report,
+        payload: OnProject,
+        context: Mapping[str, Any],
+        batch: Batch,
+        allowed: Jurisdiction,
+    ) -> tuple[ProjectMilestones, Mapping[str, Any]]:
+        """The milestones of the project a milestone report is about (new if it has none yet),
+        and the project's registry state, once the project may take the report."""
+        code = payload["project_code"]
+        project = self._registered_project(code, context, allowed)
         if report.type in NEEDS_SIGNING and project["stage"] not in SIGNED_OR_LATER:
             raise RuleBroken(
                 "type",
                 report.type,
                 "before_signing",
-                f"项目 {p['project_code']} 尚未签约，不能报告开工或到资",
-                f"project {p['project_code']} is not signed yet; no construction start or "
+                f"项目 {code} 尚未签约，不能报告开工或到资",
+                f"project {code} is not signed yet; no construction start or "
                 "capital before signing",
             )
-        milestones = batch.get(ids.milestones_id(p["project_code"]))
+        milestones = batch.get(ids.milestones_id(code))
         if milestones is None:
-            milestones = ProjectMilestones(project_code=p["project_code"])
-        match report.type:
-            case "project.company_registered":
-                milestones.register_company(p["credit_code"], p["company_name"], **envelope(report))
-            case "project.construction_started":
-                milestones.start_construction(p["kind"], **envelope(report))
-            case "project.production_started":
-                milestones.start_production(**envelope(report))
-            case "project.capital_arrived":
-                milestones.receive_capital(
-                    p["amount"], Decimal(str(project["total_investment"])), **envelope(report)
-                )
-        batch.add(milestones)
+            milestones = ProjectMilestones(project_code=code)
+        return milestones, project
 
     @staticmethod
     def _registered_project(
@@ -123,31 +171,45 @@ class ReportHandlers:
     ) -> Mapping[str, Any]:
         project = context.get("projects", {}).get(code)
         if project is None:
-            raise RuleBroken(
-                "payload.project_code",
-                code,
-                "unknown_project",
-                f"项目 {code} 不存在：请先报送 project.proposed",
-                f"project {code} is unknown: report project.proposed first",
-            )
+            raise unknown_project(code)
         allowed.check_project(code, project["region"], project["industry"], "payload.project_code")
-        if project["withdrawn"]:
-            raise RuleBroken(
-                "payload.project_code",
-                code,
-                "project_withdrawn",
-                f"项目 {code} 已撤销，不能再报告",
-                f"project {code} was withdrawn; nothing more can be reported on it",
-            )
+        check_not_withdrawn(code, project["withdrawn"])
         return project
 
-    def _check(
+    # Checks of milestone reports ------------------------------------------------------------
+
+    def _verify(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
-        p = report.payload
-        milestone_event_id = str(p["milestone_event_id"])
-        if report.type != "milestone.retracted":
-            allowed.check_office("source", "甄别（核实或驳回）报告", "verify or reject a report")
+        p = cast(MilestoneVerified, report.payload)
+        self._check_by_office(allowed)
+        milestones = self._reported(p, batch)
+        milestones.verify(p["milestone_event_id"], **envelope(report))
+
+    def _reject(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(MilestoneRejected, report.payload)
+        self._check_by_office(allowed)
+        milestones = self._reported(p, batch)
+        milestones.reject(p["milestone_event_id"], p["reason"], **envelope(report))
+
+    def _retract(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(MilestoneRetracted, report.payload)
+        milestones = self._reported(p, batch)  # its own sender or the office (domain.py)
+        milestones.retract(p["milestone_event_id"], p["reason"], **envelope(report))
+
+    @staticmethod
+    def _check_by_office(allowed: Jurisdiction) -> None:
+        """Only the office verifies or rejects a milestone report."""
+        allowed.check_office("source", "甄别（核实或驳回）报告", "verify or reject a report")
+
+    @staticmethod
+    def _reported(payload: OnMilestone, batch: Batch) -> ProjectMilestones:
+        """The milestones holding the milestone report a check names."""
+        milestone_event_id = payload["milestone_event_id"]
         receipt = batch.receipt(milestone_event_id)
         milestones = (
             None if receipt is None else batch.get(ids.milestones_id(receipt.project_code or ""))
@@ -160,18 +222,14 @@ class ReportHandlers:
                 f"找不到里程碑报告 {milestone_event_id}",
                 f"no milestone report {milestone_event_id} is known",
             )
-        match report.type:
-            case "milestone.verified":
-                milestones.verify(milestone_event_id, **envelope(report))
-            case "milestone.rejected":
-                milestones.reject(milestone_event_id, p["reason"], **envelope(report))
-            case "milestone.retracted":
-                milestones.retract(milestone_event_id, p["reason"], **envelope(report))
+        return milestones
+
+    # Leaders' trips and units' records ------------------------------------------------------
 
     def _trip(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
-        p = report.payload
+        p = cast(LeaderTripCompleted, report.payload)
         leader = context.get("leaders", {}).get(p["leader_id"])
         if leader is None:
             raise RuleBroken(
@@ -194,24 +252,38 @@ class ReportHandlers:
         )
         batch.add(trips)
 
-    def _unit_record(
+    def _hold_promotion_event(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
-        p = report.payload
-        allowed.check_unit(p["unit"], "payload.unit")
-        record = batch.get(ids.named_id("unit", p["unit"]))
-        if record is None:
-            record = UnitRecord(unit=p["unit"])
-        match report.type:
-            case "promotion.event_held":
-                record.hold_promotion_event(p["target_region"], p["title"], **envelope(report))
-            case "task.completed":
-                self._check_owes_task(p["task_id"], p["unit"])
-                record.complete_task(p["task_id"], **envelope(report))
-            case "matter.progress_reported":
-                self._check_owes_matter(p["matter_id"], p["unit"])
-                record.report_matter(p["matter_id"], p["progress"], p["status"], **envelope(report))
+        p = cast(PromotionEventHeld, report.payload)
+        record = self._unit_record(p["unit"], batch, allowed)
+        record.hold_promotion_event(p["target_region"], p["title"], **envelope(report))
         batch.add(record)
+
+    def _complete_task(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(TaskCompleted, report.payload)
+        record = self._unit_record(p["unit"], batch, allowed)
+        self._check_owes_task(p["task_id"], p["unit"])
+        record.complete_task(p["task_id"], **envelope(report))
+        batch.add(record)
+
+    def _report_matter(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        p = cast(MatterProgressReported, report.payload)
+        record = self._unit_record(p["unit"], batch, allowed)
+        self._check_owes_matter(p["matter_id"], p["unit"])
+        record.report_matter(p["matter_id"], p["progress"], p["status"], **envelope(report))
+        batch.add(record)
+
+    @staticmethod
+    def _unit_record(unit: str, batch: Batch, allowed: Jurisdiction) -> UnitRecord:
+        """The record of a unit its sender may report for (new if it has none yet)."""
+        allowed.check_unit(unit, "payload.unit")
+        record = batch.get(ids.named_id("unit", unit))
+        return UnitRecord(unit=unit) if record is None else record
 
     def _check_owes_task(self, task_id: str, unit: str) -> None:
         if unit not in self.ref.responsible_units(task_id):
