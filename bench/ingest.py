@@ -40,7 +40,7 @@ from psycopg import sql
 import services.registry.domain  # their event classes name the public topics
 import services.tracking.domain  # noqa: F401
 from bench.pg import PG, pg_env
-from services.kernel.bus.relay import public_topics
+from services.kernel.store.logread import public_topics
 from tools.loadgen import Answered, Sender, generate_load, sender_streams
 from tools.run import Supervisor, wait_for_gateway
 

@@ -6,13 +6,10 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from services.kernel.process.entrypoints import catch_up_with, follow
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     ApplicationProvider,
-    catch_up,
-    consume,
-    pull_from,
-    upstream_queue,
 )
 from services.kernel.process.observability import Observability
 from services.notify.application import NotifyApplication
@@ -25,25 +22,17 @@ REMINDER_SECONDS = 3600  # reminders are by the day; hourly is soon enough after
 class NotifyService:
     name = "notify"
 
-    app: NotifyApplication = ApplicationProvider(
-        build, consumes=[upstream_queue("notify", "scoring"), upstream_queue("notify", "tracking")]
-    )
+    app: NotifyApplication = ApplicationProvider(build, follows=["scoring", "tracking"])
     observability = Observability()
     scoring = RpcProxy("scoring")
     tracking = RpcProxy("tracking")
 
-    @consume(upstream_queue("notify", "scoring"), requeue_on_error=True)
-    def on_scoring(self, body: dict) -> None:
-        self.app.follower.receive(body, pull_from(self.scoring))
-
-    @consume(upstream_queue("notify", "tracking"), requeue_on_error=True)
-    def on_tracking(self, body: dict) -> None:
-        self.app.follower.receive(body, pull_from(self.tracking))
+    on_scoring = follow("notify", "scoring")
+    on_tracking = follow("notify", "tracking")
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up(self.app.follower, "scoring", pull_from(self.scoring))
-        catch_up(self.app.follower, "tracking", pull_from(self.tracking))
+        catch_up_with(self, "scoring", "tracking")
 
     @timer(interval=REMINDER_SECONDS)
     def remind(self) -> None:

@@ -11,16 +11,12 @@ from nameko.timer import timer
 
 from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
+from services.kernel.process.entrypoints import ReportLogEntrypoints, catch_up_with, follow
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     ApplicationProvider,
-    catch_up,
-    consume,
-    pull_from,
-    upstream_queue,
 )
 from services.kernel.process.observability import Observability
-from services.kernel.store.audit import verify_log
 from services.kernel.store.environment import store_env
 from services.registry.application import RegistryApplication
 
@@ -29,12 +25,10 @@ def build() -> RegistryApplication:
     return RegistryApplication(store_env("registry"))
 
 
-class RegistryService:
+class RegistryService(ReportLogEntrypoints):
     name = "registry"
 
-    app: RegistryApplication = ApplicationProvider(
-        build, relay_as="registry", consumes=[upstream_queue("registry", "tracking")]
-    )
+    app: RegistryApplication = ApplicationProvider(build, relay_as="registry", follows=["tracking"])
     observability = Observability()
     tracking = RpcProxy("tracking")
 
@@ -42,13 +36,11 @@ class RegistryService:
     def ingest(self, reports: list[dict]) -> list[dict]:
         return self.app.ingest([Report.from_primitive(r) for r in reports])
 
-    @consume(upstream_queue("registry", "tracking"), requeue_on_error=True)
-    def on_tracking(self, body: dict) -> None:
-        self.app.follower.receive(body, pull_from(self.tracking))
+    on_tracking = follow("registry", "tracking")
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up(self.app.follower, "tracking", pull_from(self.tracking))
+        catch_up_with(self, "tracking")
 
     @rpc
     def get_project(self, project_code: str) -> dict | None:
@@ -86,26 +78,9 @@ class RegistryService:
         )
 
     @rpc
-    def refusals(self, who: str | None = None) -> list[dict]:
-        return self.app.refusals(who)
-
-    @rpc
     def record_refusals(self, refused: list[dict]) -> int:
         return self.app.record_refusals(refused)
 
     @rpc
     def project_states(self, project_codes: list[str]) -> dict:
         return json_safe(self.app.project_states(project_codes))
-
-    @rpc
-    def history(self, project_code: str) -> list[dict]:
-        return self.app.history(project_code)
-
-    @rpc
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return self.app.read_wire(start, stop, limit)
-
-    @rpc
-    def verify(self) -> dict:
-        """Every stored event's hash chain and checkpoint (Audit.Verify)."""
-        return verify_log(self.app, "registry")

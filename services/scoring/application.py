@@ -14,18 +14,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import Tracking
 
 from services.kernel.bus.consumer import Follower
-from services.kernel.bus.relay import read_message
 from services.kernel.contract import ids
 from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.errors import RuleBroken
-from services.kernel.contract.ranking import RankingAnswer, Rebuild, Scorecard
+from services.kernel.contract.payloads import PolicyAdopted
+from services.kernel.contract.ranking import HashedContent, RankingAnswer, Rebuild, Scorecard
 from services.kernel.contract.report import Report
 from services.kernel.ingest.reports import Batch, ReportIntake
 from services.kernel.reference import DATA_DIR, Reference, reference
@@ -59,7 +60,7 @@ READ_PAGE = 2000  # notifications per read_wire call in a rebuild
 Read = Callable[[int, int | None, int], Mapping | None]
 
 
-def read_policy_file(path: Path = DEFAULT_POLICY_FILE) -> dict:
+def read_policy_file(path: Path = DEFAULT_POLICY_FILE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 
@@ -94,7 +95,7 @@ class ScoringApplication(ServiceApplication):
         default_policy: Policy | None = None,
     ) -> None:
         self.ref = ref or reference()
-        self.default_policy_data = read_policy_file()
+        self.default_policy_data: dict[str, Any] | None = read_policy_file()
         self.default_policy = default_policy or Policy.from_mapping(self.default_policy_data)
         if default_policy is not None:
             self.default_policy_data = None  # given as an object: no file content to show
@@ -111,9 +112,6 @@ class ScoringApplication(ServiceApplication):
         """Adopt scoring policies (policy.adopted), answering per report."""
         return self.reports.ingest(reports, context)
 
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return read_message(self, self.name, start, stop, limit)
-
     # Consuming upstream events ----------------------------------------------------------
 
     def _rebuild_facts(self) -> None:
@@ -123,9 +121,9 @@ class ScoringApplication(ServiceApplication):
 
     def _replay_ledger(self, upstream: str) -> Ledger:
         """Rebuild the facts from what was consumed, in one pass over the ledger."""
-        ledger = None
+        ledger: Ledger | None = None
         for entry in self.events.get(ids.named_id("ledger", upstream)):
-            ledger = entry.mutate(ledger)
+            ledger = cast(AggregateEvent, entry).mutate(ledger)  # Ledger.Opened or .Received
             for wire in getattr(entry, "events", ()):
                 self.facts.apply(upstream, wire)
         return ledger or Ledger(upstream=upstream)
@@ -149,7 +147,7 @@ class ScoringApplication(ServiceApplication):
                 "只有省招商引资工作领导小组办公室可以发布评分政策",
                 "only the office (领导小组办公室) adopts a scoring policy",
             )
-        payload = report.payload
+        payload = cast(PolicyAdopted, report.payload)  # the one type scoring is sent
         try:
             policy = Policy.from_mapping(payload["policy"])
         except PolicyError as error:
@@ -239,7 +237,7 @@ class ScoringApplication(ServiceApplication):
 
     def published(self, quarter: str) -> RankingAnswer | None:
         try:
-            publication = self.repository.get(ids.named_id("ranking", quarter))
+            publication: PublishedRanking = self.repository.get(ids.named_id("ranking", quarter))
         except AggregateNotFoundError:
             return None
         return {**publication.ranking, "hash": publication.hash, "published": True}
@@ -277,7 +275,10 @@ class ScoringApplication(ServiceApplication):
         if (existing := self.published(quarter)) is not None:
             return existing
         ranking = self.ranking(quarter, OFFICIAL)
-        content = {k: v for k, v in ranking.items() if k not in ("hash", "published")}
+        # What the hash was taken of: the ranking less its hash and this answer's flag.
+        content = cast(
+            HashedContent, {k: v for k, v in ranking.items() if k not in ("hash", "published")}
+        )
         self.save(
             PublishedRanking(
                 event_id=str(ids.named_id("published", ranking["hash"])),
@@ -305,16 +306,17 @@ class ScoringApplication(ServiceApplication):
         policy in force then, and what differs from today's view.
         """
         published = self.published(quarter)
-        if as_of is None and published is None:
-            raise ScoringError("quarter", quarter, "published", "no ranking published yet")
-        stops = published["as_of"] if as_of is None else dict.fromkeys(UPSTREAMS)
-        replayed = Replay(as_of).feed(b for u in UPSTREAMS for b in read_log(reads[u], stops[u]))
+        stops: Mapping[str, int | None]
         if as_of is None:
+            if published is None:
+                raise ScoringError("quarter", quarter, "published", "no ranking published yet")
+            stops = published["as_of"]
             policy = self.policy_named(published["policy_version"])
-            content = rank(replayed.facts, policy, quarter, self.units)
         else:
+            stops = dict.fromkeys(UPSTREAMS)
             policy = self.policy_for(quarter, as_of)
-            content = rank(replayed.facts, policy, quarter, self.units, as_of=as_of)
+        replayed = Replay(as_of).feed(b for u in UPSTREAMS for b in read_log(reads[u], stops[u]))
+        content = rank(replayed.facts, policy, quarter, self.units, as_of=as_of)
         rebuilt = with_positions(content, replayed.positions)
         today = self.get_ranking(quarter)
         matches = None if as_of or published is None else rebuilt["hash"] == published["hash"]

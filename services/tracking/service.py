@@ -13,9 +13,9 @@ from nameko.rpc import RpcProxy, rpc
 from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.ingest.reports import STORE_DOWN_NAMES, StoreUnavailable
+from services.kernel.process.entrypoints import ReportLogEntrypoints
 from services.kernel.process.nameko_support import ApplicationProvider
 from services.kernel.process.observability import Observability
-from services.kernel.store.audit import verify_log
 from services.kernel.store.environment import store_env
 from services.tracking.application import TrackingApplication, leader_keys, project_codes
 
@@ -35,7 +35,7 @@ def registry_store_down_is_unavailable() -> Iterator[None]:
         raise
 
 
-class TrackingService:
+class TrackingService(ReportLogEntrypoints):
     name = "tracking"
 
     app: TrackingApplication = ApplicationProvider(build, relay_as="tracking")
@@ -46,7 +46,7 @@ class TrackingService:
     def ingest(self, reports: list[dict]) -> list[dict]:
         run = [Report.from_primitive(r) for r in reports]
         codes, leaders = sorted(project_codes(run)), sorted(leader_keys(run))
-        context = {"projects": {}, "leaders": {}}
+        context: dict[str, dict] = {"projects": {}, "leaders": {}}
         if codes or leaders:
             with registry_store_down_is_unavailable():
                 context = self.registry.states(codes, leaders)
@@ -76,20 +76,3 @@ class TrackingService:
     @rpc
     def matter_status(self, as_of: str, unit: str = "", matter_id: str = "") -> dict:
         return json_safe(self.app.matter_status(date.fromisoformat(as_of), unit, matter_id))
-
-    @rpc
-    def refusals(self, who: str | None = None) -> list[dict]:
-        return self.app.refusals(who)
-
-    @rpc
-    def history(self, project_code: str) -> list[dict]:
-        return self.app.history(project_code)
-
-    @rpc
-    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
-        return self.app.read_wire(start, stop, limit)
-
-    @rpc
-    def verify(self) -> dict:
-        """Every stored event's hash chain and checkpoint (Audit.Verify)."""
-        return verify_log(self.app, "tracking")

@@ -9,83 +9,20 @@ and advance publishes that batch again, which consumers absorb (they track posit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Notification, Tracking
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import Tracking
 from kombu import Connection, Producer
 
 from services.kernel.bus.queues import events_exchange
-from services.kernel.contract.wire import encode, message
-from services.kernel.cooperative import PAUSE_EVERY, let_others_run
+from services.kernel.contract.wire import encode
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.lease import Lease
-from services.kernel.store.logread import WireReader
+from services.kernel.store.logread import read_message
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 HELD_BACK = 10_000  # ids of nothing public after which the position is saved unpublished
-# Per service: its reader (remembering topics) and the public topics, found when it first
-# reads (its domain module is imported by then).
-_readers: dict[str, WireReader] = {}
-_public_topics: dict[str, list[str]] = {}
-
-
-def public_topics() -> list[str]:
-    """The topics of every domain event class that names a `wire_type` (wire.py)."""
-    topics, stack = set(), [Aggregate]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        for member in vars(cls).values():
-            if isinstance(member, type) and getattr(member, "wire_type", None):
-                topics.add(get_topic(member))
-    return sorted(topics)
-
-
-def read_message(
-    app: ServiceApplication, service: str, start: int, stop: int | None = None, limit: int = 1000
-) -> dict | None:
-    """A wire message for notifications `start..stop` (at most `limit` public events).
-
-    Only rows of public events are read (receipts, ledgers and checkpoints stay in the
-    database); the message claims every id up to the log's head as it was before reading, or
-    up to `stop`, unless `limit` cut it short. Ids below the head are all committed (the
-    recorders serialize inserts), so nothing claimed can appear later; ids the database
-    skipped (rolled-back sequence values) are covered too.
-    """
-    head = app.process_recorder.max_notification_id() or 0
-    end = head if stop is None else min(stop, head)
-    if end < start:
-        return None if stop is None else message(service, start, stop, [])
-    notifications = app.process_recorder.select_notifications(
-        start=start, limit=limit, stop=end, topics=_topics(service)
-    )
-    full = len(notifications) == limit
-    last = notifications[-1].id if full else (end if stop is None else stop)
-    # Straight from the stored JSON to the wire form (logread.py, held to `wire_event`'s
-    # output by a test).
-    reader = _readers.get(service) or _readers.setdefault(service, WireReader(service))
-    return message(service, start, last, _wire_events(reader, notifications))
-
-
-def _wire_events(reader: WireReader, notifications: Sequence[Notification]) -> Iterator[dict]:
-    for count, n in enumerate(notifications, 1):
-        if count % PAUSE_EVERY == 0:
-            let_others_run()
-        event = reader.event(n.id, n.originator_version, n.topic, n.state)
-        if event is not None:
-            yield event
-
-
-def _topics(service: str) -> list[str]:
-    if service not in _public_topics:
-        _public_topics[service] = public_topics()
-    return _public_topics[service]
-
-
 class OutboxRelay:
     def __init__(
         self, app: ServiceApplication, service: str, amqp_uri: str, batch_size: int = 1000

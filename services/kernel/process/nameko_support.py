@@ -38,18 +38,20 @@ class ApplicationProvider(DependencyProvider):
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
     (low latency) and at least once a second (to retry after a broker outage); the same thread
-    seals the store's checkpoints (services/kernel/store/audit.py).
+    seals the store's checkpoints (services/kernel/store/audit.py). `follows` names the
+    upstream services whose messages the service consumes (their dead-letter queues are
+    declared before the first message can fail).
     """
 
     def __init__(
         self,
         factory: Callable[[], ServiceApplication],
         relay_as: str | None = None,
-        consumes: Sequence[Queue] = (),
+        follows: Sequence[str] = (),
     ):
         self.factory = factory
         self.relay_as = relay_as
-        self.consumes = consumes
+        self.follows = follows
         self.app: ServiceApplication | None = None
         self.relay: OutboxRelay | None = None
         self.sealer: CheckpointSealer | None = None
@@ -58,9 +60,10 @@ class ApplicationProvider(DependencyProvider):
         self._relay_thread: Any = None
 
     def setup(self) -> None:
-        if self.consumes:  # dead letters need somewhere to go before the first one happens
+        if self.follows:  # dead letters need somewhere to go before the first one happens
             with Connection(self.container.config["AMQP_URI"]) as connection:
-                for queue in self.consumes:
+                for upstream in self.follows:
+                    queue = upstream_queue(self.container.service_name, upstream)
                     declare_dead_letter_queue(connection, queue.name)
         self.app = self.factory()
         if self.relay_as:

@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 
 from services.kernel.contract.wire import wire_event, wire_type
 from services.kernel.store.chain import ChainedMapper
+from services.kernel.store.logread import read_message
 
 SQLITE = "eventsourcing.sqlite"
 POSTGRES = "eventsourcing.postgres"
@@ -113,6 +114,8 @@ class ServiceApplication(Application):
     (services/kernel/ingest/reports.py), a follower of upstream services
     (services/kernel/bus/consumer.py)."""
 
+    mapper: ChainedMapper  # construct_mapper's
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._listeners: list[Callable[[], None]] = []
         super().__init__(env=dict(env) if env is not None else None)
@@ -165,6 +168,10 @@ class ServiceApplication(Application):
         if any(wire_type(r.domain_event) for r in recordings):
             for listener in self._listeners:
                 listener()
+
+    def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
+        """Notifications `start..stop` as one wire message (consumers' gap pulls, replays)."""
+        return read_message(self, self.name, start, stop, limit)
 
     def wire_history(self, aggregate_id: UUID) -> list[dict]:
         """Every public event of one aggregate, in order (Audit.GetHistory)."""
