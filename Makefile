@@ -33,6 +33,7 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check services zhaoshang tools tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test: lint
 	$(PY) -m pytest tests

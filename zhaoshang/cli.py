@@ -20,12 +20,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import grpc
 from tqdm import tqdm
 
 from services.kernel.contract.calendar import SHANGHAI
+from services.kernel.contract.ranking import Ranking, Rebuild
 from services.kernel.reference import Reference, reference
 from services.scoring.policy import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
@@ -198,7 +199,7 @@ def verify(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int:
 
 def rebuild(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int:
     quarter, as_of = args.quarter, args.as_of or ""
-    server = client.rebuild_ranking(quarter, as_of)
+    server = cast(Rebuild, client.rebuild_ranking(quarter, as_of))  # scoring's, as JSON
     local = None if args.server_only else local_rebuild(client, server, args.progress)
     if args.json:
         print(json.dumps({"server": server, "local": local}, ensure_ascii=False), file=out)
@@ -208,12 +209,13 @@ def rebuild(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int
     return 0 if agree and server["matches_published"] is not False else 1
 
 
-def local_rebuild(client: GatewayClient, server: Mapping[str, Any], progress: bool) -> dict:
+def local_rebuild(client: GatewayClient, server: Rebuild, progress: bool) -> Ranking:
     """The same ranking, rebuilt here from the raw upstream logs under the server's policy."""
     quarter, as_of = server["quarter"], server["as_of"]
     if as_of is None:  # the published ranking: the logs up to the positions it was made from
-        stops: Mapping[str, int | None] = server["rebuilt"]["as_of"]
-        total = sum(stops.values())
+        positions = server["rebuilt"]["as_of"]
+        stops: Mapping[str, int | None] = positions
+        total = sum(positions.values())
     else:
         stops = dict.fromkeys(UPSTREAMS)
         total = sum(client.get_ranking(quarter, "provisional")["as_of"].values())
@@ -245,7 +247,7 @@ def pages(
         start = page["last"] + 1
 
 
-def report_rebuild(server: Mapping[str, Any], local: Mapping[str, Any] | None, out: TextIO) -> None:
+def report_rebuild(server: Rebuild, local: Ranking | None, out: TextIO) -> None:
     rebuilt, today = server["rebuilt"], server["today"]
     quarter = server["quarter"]
     print(f"{quarter_zh(quarter)}（{quarter}）招商引资评分排名重建", file=out)
@@ -264,7 +266,7 @@ def report_rebuild(server: Mapping[str, Any], local: Mapping[str, Any] | None, o
     label = "已发布" if today["published"] else "今日"
     rows = [["名次", "市州", "总分", f"{label}名次", f"{label}总分", "档次", "变化"]]
     for row in rebuilt["rows"]:
-        now = today_rows.get(row["region"], {})
+        now: Mapping[str, Any] = today_rows.get(row["region"], {})
         changed = now.get("rank") != row["rank"] or now.get("total") != row["total"]
         rows.append(
             [
@@ -286,7 +288,7 @@ def report_rebuild(server: Mapping[str, Any], local: Mapping[str, Any] | None, o
     late = rebuilt["late"]
     print(f"截止后记录、未计入的报告：{len(late)} 条", file=out)
     for entry in late[:20]:
-        kind, region = entry["type"], names.get(entry["region"], "")
+        kind, region = entry["type"], names.get(entry["region"] or "", "")
         print(
             f"  - {TYPES_ZH.get(kind, kind)} {entry['event_id']}（{region}，"
             f"记录于 {moment_zh(entry['recorded_at'])}）",
@@ -295,10 +297,11 @@ def report_rebuild(server: Mapping[str, Any], local: Mapping[str, Any] | None, o
     differences = server["differences"]
     if differences["rows"] or differences["summoned"] or differences["no_longer_summoned"]:
         print(f"\n与{label}排名的差异：", file=out)
-        for row in differences["rows"]:
+        for change in differences["rows"]:
+            ranks, totals = change["rank"], change["total"]
             print(
-                f"  - {row['name']}：名次 {row['rank']['then']} → {row['rank']['now']}，"
-                f"总分 {row['total']['then']} → {row['total']['now']}",
+                f"  - {change['name']}：名次 {ranks['then']} → {ranks['now']}，"
+                f"总分 {totals['then']} → {totals['now']}",
                 file=out,
             )
     else:
@@ -367,7 +370,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
         with GatewayClient(args.gateway, timeout=args.timeout, api_key=args.api_key) as client:
             return args.run(client, args, out)
     except grpc.RpcError as error:
-        print(f"网关 {args.gateway} 拒绝或无法应答：{error.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+        print(f"网关 {args.gateway} 拒绝或无法应答：{error.details()}", file=sys.stderr)
         return 2
 
 

@@ -43,7 +43,7 @@ def dead_count(amqp_uri: str, queue_name: str) -> int | None:
 def show(amqp_uri: str, queue_name: str, limit: int = 50) -> list[str]:
     """A line per dead letter (at most `limit`), left in place: the upstream range it covers,
     the consumer that failed it, after how many tries, and the error."""
-    lines = []
+    lines: list[str] = []
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         dead = Queue(queue_name + DEAD_SUFFIX, no_declare=True)(channel)

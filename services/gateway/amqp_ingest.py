@@ -35,8 +35,9 @@ from kombu.message import Message
 
 from services.gateway.auth import AmqpUsers
 from services.gateway.errors import BackendError, NotABatch, Unauthenticated, status_of
-from services.gateway.ingest import Ingestor, SentBatch, rejection
+from services.gateway.ingest import SentBatch, rejection
 from services.kernel.contract.errors import Problem
+from services.kernel.process.metrics import Ingestor
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class AmqpIngest:
                 self._stopping.wait(RETRY_PAUSE)
                 message.requeue()
                 return
-            if status not in THE_SENDERS_TO_FIX:
+            if status not in THE_SENDERS_TO_FIX or not isinstance(error, Problem):
                 self._failed(message, replies, digest, error)
                 return
             answer = {"outcomes": refused(error, events)}

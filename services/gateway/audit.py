@@ -8,10 +8,12 @@ tracking's `read_wire`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from services.gateway.rpc import Rpc
+from services.kernel.contract.ranking import RankingAnswer, Rebuild, Scorecard
 from zhaoshang.api import zhaoshang_pb2 as pb
 
 VERIFIED_STORES = ("registry", "tracking", "scoring")
@@ -35,7 +37,9 @@ def valid_as_of(as_of: str) -> bool:
 
 
 def scorecard(rpc: Rpc, quarter: str, region: str, view: str) -> pb.Scorecard | None:
-    card = rpc.call("scoring", "get_scorecard", quarter=quarter, region=region, view=view)
+    card: Scorecard | None = rpc.call(
+        "scoring", "get_scorecard", quarter=quarter, region=region, view=view
+    )
     if card is None:
         return None
     row = card["row"]
@@ -83,8 +87,10 @@ def verification(rpc: Rpc) -> pb.Verification:
     )
 
 
-def rebuild(rpc: Rpc, quarter: str, as_of: str, ranking_to_proto: Any) -> pb.Rebuild:
-    result = rpc.call("scoring", "rebuild_ranking", quarter=quarter, as_of=as_of or None)
+def rebuild(
+    rpc: Rpc, quarter: str, as_of: str, ranking_to_proto: Callable[[RankingAnswer], pb.Ranking]
+) -> pb.Rebuild:
+    result: Rebuild = rpc.call("scoring", "rebuild_ranking", quarter=quarter, as_of=as_of or None)
     return pb.Rebuild(
         quarter=quarter,
         as_of=result["as_of"] or "",

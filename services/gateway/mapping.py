@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.gateway.errors import Undecodable
+from services.kernel.contract.ranking import RankingAnswer
 from zhaoshang.api import zhaoshang_pb2 as pb
 
 OUTCOME_STATUS = {
@@ -76,7 +77,7 @@ def outcome_to_proto(outcome: dict) -> pb.Outcome:
     )
 
 
-def ranking_to_proto(ranking: dict) -> pb.Ranking:
+def ranking_to_proto(ranking: RankingAnswer) -> pb.Ranking:
     return pb.Ranking(
         quarter=ranking["quarter"],
         policy_version=text(ranking.get("policy_version")),

@@ -31,7 +31,7 @@ from services.gateway.checks import (
     no_scorecard,
 )
 from services.gateway.errors import BatchTooLarge, answering
-from services.gateway.ingest import Ingestor, SentBatch
+from services.gateway.ingest import SentBatch
 from services.gateway.mapping import (
     VIEW,
     event_from_proto,
@@ -44,6 +44,8 @@ from services.gateway.mapping import (
 )
 from services.gateway.rpc import Rpc
 from services.kernel.contract.calendar import SHANGHAI
+from services.kernel.contract.ranking import RankingAnswer
+from services.kernel.process.metrics import Ingestor
 from services.kernel.reference import reference
 from zhaoshang.api import zhaoshang_pb2 as pb
 from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
@@ -74,7 +76,9 @@ class QueryServicer(pb_grpc.QueryServicer):
     @answering
     def GetRanking(self, request: pb.GetRankingRequest, context: Context) -> Any:
         quarter, view = checked_quarter(request.quarter), VIEW[request.view]
-        ranking = self.rpc.call("scoring", "get_ranking", quarter=quarter, view=view)
+        ranking: RankingAnswer | None = self.rpc.call(
+            "scoring", "get_ranking", quarter=quarter, view=view
+        )
         if ranking is None:
             raise no_ranking(quarter, view)
         return ranking_to_proto(ranking)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from services.kernel.contract.ranking import Ranking
 from services.kernel.reference import Reference
 from services.notify import notices
 from services.notify.config import Recipients
@@ -28,7 +29,7 @@ class Addressing:
     now: Callable[[], datetime]  # when a notice is issued
 
     def publication_notices(
-        self, ranking: dict, published_on: date, attachment: dict
+        self, ranking: Ranking, published_on: date, attachment: dict
     ) -> list[Notice]:
         """A circular notice per unit that receives circulars, a 约谈通知 per summoned unit;
         each carries `attachment` (the circular as .docx: its ranking hash, name, sha256)."""
@@ -40,15 +41,15 @@ class Addressing:
                 self._issue(CIRCULAR, about, unit, text, contacts.channels(), attachments)
             )
         for region in ranking.get("summons", []):
-            contacts = self.recipients.contacts(region)
-            if contacts is None or not contacts.summons_channels():
+            summoned = self.recipients.contacts(region)
+            if summoned is None or not summoned.summons_channels():
                 log.warning("no address for summoned unit %s: its 约谈通知 is not sent", region)
                 continue
-            leaders = [f"{leader.role}{leader.name}" for leader in contacts.leaders]
+            leaders = [f"{leader.role}{leader.name}" for leader in summoned.leaders]
             text = notices.summons_letter(
                 ranking, region, published_on, self._name(region), leaders
             )
-            channels = contacts.summons_channels()
+            channels = summoned.summons_channels()
             issued.append(self._issue(SUMMONS, about, region, text, channels, attachments))
         return issued
 

@@ -37,6 +37,7 @@ from eventsourcing.persistence import Tracking
 from services.kernel.bus.consumer import Follower
 from services.kernel.contract import ids
 from services.kernel.contract.calendar import SHANGHAI
+from services.kernel.contract.ranking import Ranking, RankingPublished
 from services.kernel.reference import Reference, reference
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.lease import Lease
@@ -167,9 +168,11 @@ class NotifyApplication(ServiceApplication):
             return False
         return True
 
-    def _answer_publication(self, published: dict, published_on: str) -> list[Aggregate]:
+    def _answer_publication(
+        self, published: RankingPublished, published_on: str
+    ) -> list[Aggregate]:
         """The circular, written, and the notices it calls for."""
-        ranking = {**published["ranking"], "hash": published["hash"]}
+        ranking: Ranking = {**published["ranking"], "hash": published["hash"]}
         day = date.fromisoformat(published_on)
         rendered = self._rendered(ranking, day)
         # Written before the record: a crash in between writes the same bytes again.
@@ -179,7 +182,7 @@ class NotifyApplication(ServiceApplication):
             quarter=ranking["quarter"],
             policy_version=ranking["policy_version"],
             files=[str(path) for path in paths],
-            ranking={k: v for k, v in ranking.items() if k != "hash"},
+            ranking=published["ranking"],
             published_on=day,
             digests=rendered.digests,
         )
@@ -196,13 +199,13 @@ class NotifyApplication(ServiceApplication):
         its directory is new) writes them again from the stored circular; bytes that differ
         from the stored digests are not passed off as the circular."""
         try:
-            written = self.repository.get(ids.circular_id(ranking_hash))
+            written: Circular = self.repository.get(ids.circular_id(ranking_hash))
         except AggregateNotFoundError:
             return []
-        ranking = {**written.ranking, "hash": ranking_hash}
+        ranking: Ranking = {**written.ranking, "hash": ranking_hash}
         paths = [self.circulars / name for name in file_names(ranking)]
         if not all(path.exists() for path in paths):
-            rendered = self._rendered(ranking, written.published_on)
+            rendered = self._rendered(ranking, publication_day(written))
             if differing := rendered.differing(written.digests):
                 raise RuntimeError(
                     f"circular {ranking_hash[:12]}: {differing} made again differ from the "
@@ -215,11 +218,11 @@ class NotifyApplication(ServiceApplication):
         """The circular as .docx, made again from the stored ranking when this replica has not
         rendered it: the same bytes as the file written when it was published."""
         if ranking_hash not in self._documents:
-            written = self.repository.get(ids.circular_id(ranking_hash))
-            self._rendered({**written.ranking, "hash": ranking_hash}, written.published_on)
+            written: Circular = self.repository.get(ids.circular_id(ranking_hash))
+            self._rendered({**written.ranking, "hash": ranking_hash}, publication_day(written))
         return self._documents[ranking_hash]
 
-    def _rendered(self, ranking: dict, published_on: date) -> RenderedCircular:
+    def _rendered(self, ranking: Ranking, published_on: date) -> RenderedCircular:
         rendered = render(ranking, published_on)
         self._documents[ranking["hash"]] = rendered.attachment
         return rendered
@@ -292,3 +295,13 @@ class NotifyApplication(ServiceApplication):
         (failed and waiting for its retry, given up, or sent after all)."""
         self.follow_log()
         return queries.failures(list(self.notices.values()))
+
+
+def publication_day(written: Circular) -> date:
+    """The day a circular was published, to make its files again from what was stored."""
+    if written.published_on is None:
+        raise RuntimeError(
+            f"circular {written.ranking_hash[:12]} was written at version 1, which kept neither "
+            "the ranking nor the day: its files cannot be made again"
+        )
+    return written.published_on

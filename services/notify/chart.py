@@ -18,6 +18,7 @@ from matplotlib import font_manager, ft2font
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from services.kernel.contract.ranking import Ranking
 from services.notify.circular import names, quarter_zh
 
 FONT_FAMILY = "Noto Sans CJK SC"
@@ -37,7 +38,7 @@ def cjk_font() -> font_manager.FontProperties:
     raise LookupError(f"{path} has no face {FONT_FAMILY!r}")
 
 
-def totals_chart(ranking: dict) -> bytes:
+def totals_chart(ranking: Ranking) -> bytes:
     """A horizontal bar per 市州, best at the top; the summoned ones in red."""
     font = cjk_font()
     rows = list(reversed(ranking["rows"]))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+from services.kernel.contract.ranking import Ranking
+
 ISSUER = "湖北省招商引资工作领导小组办公室"
 ADDRESSEES = "各市、州、县人民政府，省政府各部门："
 PLAN = "《2020年全省招商引资工作方案》（鄂政办发〔2020〕22号）"
@@ -37,16 +39,16 @@ def date_zh(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def title(ranking: dict) -> str:
+def title(ranking: Ranking) -> str:
     return f"关于{quarter_zh(ranking['quarter'])}全省招商引资工作评分排名情况的通报"
 
 
-def docx_filename(ranking: dict) -> str:
+def docx_filename(ranking: Ranking) -> str:
     """The attachment's name as units see it."""
     return f"{title(ranking)}.docx"
 
 
-def names(ranking: dict) -> dict[str, str]:
+def names(ranking: Ranking) -> dict[str, str]:
     return {row["region"]: row["name"] for row in ranking["rows"]}
 
 
@@ -62,7 +64,7 @@ class Sections:
     ranking_hash: str
 
 
-def sections(ranking: dict) -> Sections:
+def sections(ranking: Ranking) -> Sections:
     unit_names = names(ranking)
     summoned = [unit_names[code] for code in ranking.get("summons", [])]
     tiers = [
@@ -88,14 +90,14 @@ def sections(ranking: dict) -> Sections:
     return Sections(opening, summoned, summons_text, tiers, provenance, ranking["hash"])
 
 
-def tiers_text(ranking: dict) -> str:
+def tiers_text(ranking: Ranking) -> str:
     parts = [f"{tier}：{'、'.join(units)}" for tier, units in sections(ranking).tiers if units]
     if not parts:
         return "本季度无分档结果。"
     return f"按排名分档（第（十五）项），省财政分类分档给予一次性奖励：{'；'.join(parts)}。"
 
 
-def table_rows(ranking: dict) -> list[list[str]]:
+def table_rows(ranking: Ranking) -> list[list[str]]:
     """The ranking table: header, then one row per 市州 in rank order. The total is the sum of
     the indicator points plus bonuses minus deductions, so those columns are shown too."""
     header = ["名次", "市州", *(name for _, name in INDICATORS_ZH), "加分", "扣分", "总分"]
@@ -115,7 +117,7 @@ def table_rows(ranking: dict) -> list[list[str]]:
     return rows
 
 
-def render_markdown(ranking: dict, published_on: date) -> str:
+def render_markdown(ranking: Ranking, published_on: date) -> str:
     rows = table_rows(ranking)
     text = sections(ranking)
     lines = [f"# {title(ranking)}", "", f"{ISSUER}　{date_zh(published_on)}", ""]
@@ -129,7 +131,7 @@ def render_markdown(ranking: dict, published_on: date) -> str:
     return "\n".join(lines)
 
 
-def render_html(ranking: dict, published_on: date, chart_png: bytes) -> str:
+def render_html(ranking: Ranking, published_on: date, chart_png: bytes) -> str:
     rows = table_rows(ranking)
     text = sections(ranking)
     head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])

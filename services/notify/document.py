@@ -24,6 +24,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from services.kernel.contract.calendar import SHANGHAI
+from services.kernel.contract.ranking import Ranking
 from services.notify.circular import (
     ADDRESSEES,
     ISSUER,
@@ -47,7 +48,7 @@ _AFTER_PBDR = ("w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr", "w:sect
 _AFTER_TBLCELLMAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
 
 
-def render_docx(ranking: dict, published_on: date, chart_png: bytes) -> bytes:
+def render_docx(ranking: Ranking, published_on: date, chart_png: bytes) -> bytes:
     document = Document()
     _page_setup(document)
     _set_style_font(document, "Normal", BODY_FONT, 16)
@@ -195,7 +196,7 @@ def _narrow_cell_margins(table) -> None:
     table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBLCELLMAR)
 
 
-def _core_properties(document, ranking: dict, published_on: date) -> None:
+def _core_properties(document, ranking: Ranking, published_on: date) -> None:
     moment = datetime.combine(published_on, time(9), tzinfo=SHANGHAI)
     properties = document.core_properties
     properties.title = title(ranking)

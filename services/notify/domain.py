@@ -6,7 +6,7 @@ A delivery records its intent (`SendingStarted`) before anything leaves and its 
 (`Sent`, `SendingFailed`, `GivenUp`) after, so a delivery that was sent is never due again and
 one interrupted mid-send is recognisable as such. The back-off between attempts is
 retry.py's `RetryPolicy`; the reminder calendar is reminders.py's. Standard library,
-eventsourcing.domain and the kernel's ids only.
+eventsourcing.domain and the kernel's ids and ranking shapes only.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
+from services.kernel.contract.ranking import HashedContent
 
 # What a notice is about.
 CIRCULAR = "circular"  # the quarter's circular (通报), to every unit that receives circulars
@@ -305,7 +306,7 @@ class Circular(Aggregate):
         quarter: str
         policy_version: str
         files: list
-        ranking: dict
+        ranking: HashedContent  # {} in a circular written at version 1
         published_on: date | None
         digests: dict  # file name -> sha256
 
@@ -325,7 +326,7 @@ class Circular(Aggregate):
         quarter: str,
         policy_version: str,
         files: list,
-        ranking: dict,
+        ranking: HashedContent,
         published_on: date | None,
         digests: dict,
     ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from services.kernel.contract.ranking import Ranking
 from services.kernel.reference import Reference
 from services.notify.circular import ISSUER, PLAN, date_zh, quarter_zh, title
 from services.notify.reminders import Stage
@@ -31,7 +32,7 @@ def unit_name(unit: str, ref: Reference) -> str:
     return unit
 
 
-def circular_letter(ranking: dict, published_on: date, addressee: str) -> Text:
+def circular_letter(ranking: Ranking, published_on: date, addressee: str) -> Text:
     return Text(
         subject=title(ranking),
         body=(
@@ -45,7 +46,7 @@ def circular_letter(ranking: dict, published_on: date, addressee: str) -> Text:
 
 
 def summons_letter(
-    ranking: dict, region: str, published_on: date, addressee: str, leaders: list[str]
+    ranking: Ranking, region: str, published_on: date, addressee: str, leaders: list[str]
 ) -> Text:
     row = next(r for r in ranking["rows"] if r["region"] == region)
     named = f"（{'、'.join(leaders)}）" if leaders else ""

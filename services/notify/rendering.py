@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from services.kernel.contract.ranking import Ranking
 from services.notify.chart import totals_chart
 from services.notify.circular import docx_filename, render_html, render_markdown
 from services.notify.document import render_docx
@@ -46,13 +47,13 @@ class RenderedCircular:
         return paths
 
 
-def file_names(ranking: dict) -> list[str]:
+def file_names(ranking: Ranking) -> list[str]:
     """`<quarter>-<hash[:12]>` with each suffix: the circular's files wherever they are written."""
     stem = f"{ranking['quarter']}-{ranking['hash'][:12]}"
     return [stem + suffix for suffix in SUFFIXES]
 
 
-def render(ranking: dict, published_on: date) -> RenderedCircular:
+def render(ranking: Ranking, published_on: date) -> RenderedCircular:
     """The circular of `ranking` (with its `hash`) as published on `published_on`."""
     chart = totals_chart(ranking)
     docx = render_docx(ranking, published_on, chart)

@@ -153,7 +153,8 @@ class Facts:
                     continue
                 if m.kind == CAPITAL:
                     key = (m.project_code, quarter_of(m.occurred_on))
-                    summary.capital[key] = summary.capital.get(key, 0) + (m.amount or 0)
+                    amount = m.amount or Decimal(0)
+                    summary.capital[key] = summary.capital.get(key, Decimal(0)) + amount
                 else:
                     key = (m.project_code, m.kind)
                     known = summary.first.get(key)

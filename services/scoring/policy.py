@@ -200,7 +200,7 @@ def check_tie_break(value: Any, indicators: Sequence[Indicator]) -> tuple[str, .
 
 
 def check_reward_tiers(value: Any) -> tuple[RewardTier, ...]:
-    tiers = []
+    tiers: list[RewardTier] = []
     for i, item in enumerate(_items(value, "reward_tiers")):
         data = _fields(item, f"reward_tiers[{i}]", ("name_zh", "ranks"), ())
         ranks = _items(data["ranks"], f"reward_tiers[{i}].ranks")
@@ -294,7 +294,7 @@ def _targets(value: Any, path: str) -> Mapping[str, Mapping[str, Decimal]]:
 
 
 def _adjustments(value: Any, path: str, known: frozenset[str]) -> tuple[Adjustment, ...]:
-    adjustments = []
+    adjustments: list[Adjustment] = []
     for i, item in enumerate(_items(value, path)):
         data = _fields(item, f"{path}[{i}]", ("key", "name_zh", "points"), ("cap",))
         key = _text(data["key"], f"{path}[{i}].key")

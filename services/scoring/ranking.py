@@ -232,9 +232,13 @@ class _Ranker:
             if leader.unit in quota:
                 quota[leader.unit] += Decimal(self.trip_quotas.get(leader.role, 0)) / 4
         for trip in self.facts.trips.values():
-            leader = leaders.get(trip.leader_id)
-            if leader is not None and leader.unit in trips and start <= trip.returned_on <= end:
-                trips[leader.unit] += 1
+            traveller = leaders.get(trip.leader_id)
+            if (
+                traveller is not None
+                and traveller.unit in trips
+                and start <= trip.returned_on <= end
+            ):
+                trips[traveller.unit] += 1
         for code, card in cards.items():
             card.trips, card.trip_quota = trips[code], quota[code]
             if quota[code] > 0:
@@ -376,5 +380,6 @@ def canonical_json(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def ranking_hash(ranking: Mapping[str, Any]) -> str:
+def ranking_hash(ranking: RankingContent) -> str:
+    """SHA-256 (hex) of its canonical JSON: of a HashedContent, the hash a ranking carries."""
     return hashlib.sha256(canonical_json(ranking)).hexdigest()

@@ -270,9 +270,8 @@ def read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> Entr
             zh=f"须为 {sorted(UPSTREAMS)} 之一",
         )
     kind = wire_event.get("type")
-    spec = _TYPES.get(kind)
-    if spec is None:
-        return None
+    if not isinstance(kind, str) or (spec := _TYPES.get(kind)) is None:
+        return None  # a type facts are not made of
     owner, read, _ = spec
     if owner != service:
         raise FactsError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -44,6 +44,7 @@ class Reported(Aggregate.Event):
 
 
 class MilestoneReported(Reported):
+    milestone: ClassVar[str]  # each kind's event names its milestone (注册, 开工, 投产, 到资)
     project_code: str
 
     def apply(self, aggregate: ProjectMilestones) -> None:
@@ -62,6 +63,7 @@ class MilestoneReported(Reported):
 class MilestoneChecked(Reported):
     """The office's check (甄别) of a milestone report, or its sender's retraction."""
 
+    status: ClassVar[str]  # what the check makes of the report: verified, rejected, retracted
     project_code: str
     milestone_event_id: str
 

@@ -12,7 +12,7 @@ Each names its field, value and rule the same way and turns into the same `Field
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 VALUE_WIDTH = 80  # characters of a value repeated in an error
@@ -29,13 +29,7 @@ class FieldError:
     message_en: str
 
     def to_dict(self) -> dict:
-        return {
-            "field": self.field,
-            "value": self.value,
-            "rule": self.rule,
-            "message_zh": self.message_zh,
-            "message_en": self.message_en,
-        }
+        return asdict(self)
 
 
 def clip(text: str) -> str:

@@ -53,7 +53,9 @@ _FIELD_MESSAGES = MappingProxyType(
 class _Field(fields.Field):
     """A field whose marshmallow messages are Violations; `_check` turns a JSON value into ours."""
 
-    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES
+    # marshmallow annotates its messages as an instance dict of text; ours are a class's
+    # read-only Violations (messages.py), which it passes through as they are.
+    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES  # type: ignore[misc, assignment]
     expected_type: tuple[type, ...] = (str,)
     expected = STRING
 
@@ -294,13 +296,15 @@ class OwnObject(AnyObject):
 
 
 class Obj(fields.Nested):
-    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES
+    # marshmallow annotates its messages as an instance dict of text; ours are a class's
+    # read-only Violations (messages.py), which it passes through as they are.
+    default_error_messages: ClassVar[Mapping[str, Any]] = _FIELD_MESSAGES  # type: ignore[misc, assignment]
 
 
 class ListOf(fields.List):
     """A JSON list; with `distinct`, an item may appear once."""
 
-    default_error_messages: ClassVar[Mapping[str, Any]] = {
+    default_error_messages: ClassVar[Mapping[str, Any]] = {  # type: ignore[misc, assignment]
         **_FIELD_MESSAGES,
         "invalid": Violation("invalid_type", {"expected": LIST}),
     }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields
 
@@ -59,6 +59,12 @@ class Report:
     def __hash__(self) -> int:
         return hash(self.event_id)
 
+    @property
+    def project_code(self) -> str | None:
+        """The project the report is about, for the types that name one."""
+        about: Mapping[str, Any] = self.payload
+        return about.get("project_code")
+
     def to_primitive(self) -> dict:
         """JSON-safe: Decimals as strings (never floats), dates as ISO strings, UUIDs as text."""
         return {
@@ -85,15 +91,14 @@ class Report:
         one way reports enter (validation is most of the gateway's work and would be most of
         a service's). Anything from outside goes through `validate_report`.
         """
-        payload = dict(data["payload"])
-        _retype(payload, _TYPED.get(data["type"], {}))
+        payload = _retype(dict(data["payload"]), _TYPED.get(data["type"], {}))
         return Report(
             event_id=uuid.UUID(data["event_id"]),
             type=data["type"],
             source=data["source"],
             occurred_on=date.fromisoformat(data["occurred_on"]),
             schema_version=data["schema_version"],
-            payload=payload,
+            payload=cast(Payload, payload),  # the shape its type's schema gave it
         )
 
 

@@ -54,7 +54,8 @@ from services.kernel.contract.vocabulary import (
 class Strict(Schema):
     """Unknown fields are refused: a typo must not pass silently."""
 
-    error_messages: ClassVar[dict[str, Any]] = {
+    # marshmallow annotates error_messages as an instance variable; it is read from the class.
+    error_messages: ClassVar[dict[str, Any]] = {  # type: ignore[misc]
         "type": Violation("invalid_type", {"expected": OBJECT}),
         "unknown": Violation("unknown_field"),
     }
@@ -92,7 +93,8 @@ class ProjectFacts(Strict):
 
 
 class Changes(ProjectFacts):
-    error_messages: ClassVar[dict[str, Any]] = {
+    # marshmallow annotates error_messages as an instance variable; it is read from the class.
+    error_messages: ClassVar[dict[str, Any]] = {  # type: ignore[misc]
         "unknown": Violation("not_correctable", {"allowed": ", ".join(PROJECT_FACTS)})
     }
 

@@ -52,12 +52,12 @@ def wire_event(service: str, notification_id: int | None, domain_event: Any) -> 
     return {
         "service": service,
         "notification_id": notification_id,
-        "version": domain_event.originator_version,
+        "version": values["originator_version"],
         "type": kind,
         "event_id": json_safe(values.get("event_id")),
         "source": values.get("source"),
         "occurred_on": json_safe(values.get("occurred_on")),
-        "recorded_at": domain_event.timestamp.isoformat(),
+        "recorded_at": values["timestamp"].isoformat(),
         "payload": json_safe(payload),
     }
 

@@ -9,7 +9,7 @@ The same report refused again (same event_id, same content) is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
@@ -100,7 +100,7 @@ def record_refusal(batch: Batch, report: Report, error: RuleBroken, sender: str 
         batch.add(Refusal.of(report, error, sender))
 
 
-def record_refusals(app: ServiceApplication, refused: list[Mapping[str, Any]]) -> int:
+def record_refusals(app: ServiceApplication, refused: Iterable[Mapping[str, Any]]) -> int:
     """Save refusals decided elsewhere (the gateway: a report claiming a source other than its
     authenticated sender). Each item: {"report": primitive, "error": FieldError dict,
     "sender": source}. Returns how many were new."""

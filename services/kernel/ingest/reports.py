@@ -126,7 +126,8 @@ class Batch:
             aggregate = held.get(aggregate_id)
             for stored_event in stored:
                 aggregate = self.app.mapper.to_domain_event(stored_event).mutate(aggregate)
-            self.touched[aggregate_id] = aggregate
+            if aggregate is not None:  # it is: loaded aggregates have events
+                self.touched[aggregate_id] = aggregate
         self.absent |= wanted - self.touched.keys()
 
     def get(self, aggregate_id: UUID) -> Any | None:
@@ -144,7 +145,7 @@ class Batch:
         for aggregate in aggregates:
             self.touched[aggregate.id] = aggregate
 
-    def receipt(self, event_id: UUID) -> Receipt | None:
+    def receipt(self, event_id: str | UUID) -> Receipt | None:
         return self.get(ids.receipt_id(event_id))
 
     def changed(self) -> list[Aggregate]:
@@ -160,7 +161,7 @@ class Batch:
 def likely_touched(report: Report) -> Iterable[UUID]:
     """The aggregates a report will probably read, guessed from its payload's keys so a batch
     loads them in one query (a wrong guess costs nothing but a row not found)."""
-    payload = report.payload
+    payload: Mapping[str, Any] = report.payload  # any report type's
     yield ids.receipt_id(report.event_id)
     if "milestone_event_id" in payload:
         yield ids.receipt_id(payload["milestone_event_id"])
@@ -289,7 +290,7 @@ class ReportIntake:
                 event_id=str(report.event_id),
                 type=report.type,
                 digest=report.digest(),
-                project_code=report.payload.get("project_code"),
+                project_code=report.project_code,
             )
         )
         return outcome(report, ACCEPTED)

@@ -19,10 +19,17 @@ from collections.abc import Iterator, Mapping
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
+from services.kernel.bus.consumer import Follower
 from services.kernel.bus.queues import DEAD_SUFFIX
 from services.kernel.process.metrics import Metrics, Sample
 from services.kernel.process.nameko_support import ApplicationProvider
-from services.kernel.process.probes import broker_check, dead_letters, http_address, serve_http
+from services.kernel.process.probes import (
+    HttpEndpoint,
+    broker_check,
+    dead_letters,
+    http_address,
+    serve_http,
+)
 
 
 class Observability(DependencyProvider):
@@ -42,7 +49,8 @@ class Observability(DependencyProvider):
 
     def start(self) -> None:
         checks = {"broker": broker_check(self.container.config["AMQP_URI"]), "store": self._store}
-        self.endpoint = serve_http(http_address(self.container.service_name), self.metrics, checks)
+        address = http_address(self.container.service_name)
+        self.endpoint: HttpEndpoint | None = serve_http(address, self.metrics, checks)
 
     def stop(self) -> None:
         if (endpoint := getattr(self, "endpoint", None)) is not None:
@@ -87,8 +95,11 @@ class Observability(DependencyProvider):
                 {},
                 dependency.relay.backlog(),
             )
+        follower: Follower | None = getattr(app, "follower", None)  # if it consumes upstreams
+        if follower is None:
+            return
         for upstream in sorted(self._queues()):
-            position = app.follower.position(upstream)  # passed over included (consumer.py)
+            position = follower.position(upstream)  # passed over included (consumer.py)
             head = max(self._seen_heads.get(upstream, 0), position)
             yield (
                 "zhaoshang_consumer_position",

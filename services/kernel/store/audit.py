@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -31,6 +31,9 @@ from services.kernel.contract import ids
 from services.kernel.store.chain import CHAIN_HEAD, GENESIS, HASH_MARK, event_hash, unseal
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.topics import answer_to_old_names, topics_of
+
+if TYPE_CHECKING:  # psycopg is imported only where PostgreSQL is used
+    from eventsourcing.postgres import PostgresApplicationRecorder
 
 answer_to_old_names(__name__)
 
@@ -50,17 +53,26 @@ ALTERED, DELETED, REORDERED, UNCHAINED, CHECKPOINT = (
 class Checkpoint(Aggregate):
     """Running hashes over the store's notification log, one `Sealed` event per checkpoint."""
 
+    # Declared as classes (not `@event("Sealed")`) so a type checker knows their fields.
+    class Started(Aggregate.Created):
+        pass
+
+    class Sealed(Aggregate.Event):
+        position: int
+        count: int
+        running_hash: str
+
     @staticmethod
     def create_id() -> UUID:
         return ids.named_id("checkpoint", "notification-log")
 
-    @event("Started")
+    @event(Started)
     def __init__(self) -> None:
         self.position = 0
         self.count = 0
         self.running_hash = GENESIS
 
-    @event("Sealed")
+    @event(Sealed)
     def seal(self, position: int, count: int, running_hash: str) -> None:
         """Notifications 1..position (`count` of them, ids may have gaps) hash to this."""
         self.position = position
@@ -159,22 +171,22 @@ def link_pages(app: ServiceApplication, start: int, page: int = PAGE) -> Iterato
     read whole and hashed as the verifier does."""
     from eventsourcing.postgres import PostgresApplicationRecorder
 
-    if not isinstance(app.recorder, PostgresApplicationRecorder):
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
         for notifications in pages(app, start, page):
             yield [
                 (n.id, str(n.originator_id), n.originator_version, n.topic, _hash_of(n))
                 for n in notifications
             ]
         return
-    while links := _postgres_links(app, start, page):
+    while links := _postgres_links(recorder, start, page):
         yield links
         start = links[-1][0] + 1
 
 
-def _postgres_links(app: ServiceApplication, start: int, page: int) -> list[Link]:
+def _postgres_links(recorder: PostgresApplicationRecorder, start: int, page: int) -> list[Link]:
     from psycopg.sql import SQL, Identifier
 
-    recorder = app.recorder
     statement = SQL(
         "SELECT notification_id, originator_id::text, originator_version, topic, "
         "CASE WHEN substring(state FROM 1 FOR %s) = %s "

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import AggregateRecorder, StoredEvent
@@ -46,11 +47,16 @@ def select_events_after(
             rows = [row for chunk in chunks for row in _sqlite_rows(recorder, chunk)]
         else:
             rows = [event for i in ids for event in recorder.select_events(i)]
-        rows = [row for row in rows if row.originator_version > after[row.originator_id]]
+        rows = [row for row in rows if row.originator_version > after[_uuid(row)]]
     events: dict[UUID, list[StoredEvent]] = defaultdict(list)
     for event in rows:
-        events[event.originator_id].append(event)
+        events[_uuid(event)].append(event)
     return events
+
+
+def _uuid(stored: StoredEvent) -> UUID:
+    """The id of an event selected by UUID (the library types an originator id UUID | str)."""
+    return cast(UUID, stored.originator_id)
 
 
 READ_ATTEMPTS = 6

@@ -19,9 +19,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import AggregateEvent, DomainEventProtocol
 from eventsourcing.persistence import AggregateRecorder, Mapper, StoredEvent
 
 from services.kernel.cooperative import PAUSE_EVERY, let_others_run
@@ -105,7 +106,7 @@ class ChainedMapper(Mapper):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.recorder: AggregateRecorder | None = None
-        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
+        self._heads: OrderedDict[UUID | str, tuple[int, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._mapped = 0  # events mapped, for a pause now and then (cooperative.py)
 
@@ -125,7 +126,7 @@ class ChainedMapper(Mapper):
         self._remember(plain.originator_id, version, link.hash)
         return StoredEvent(plain.originator_id, version, plain.topic, seal(link, plain.state))
 
-    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol:
+    def to_domain_event(self, stored_event: StoredEvent) -> AggregateEvent:
         link, inner = unseal(stored_event.state)
         if link is not None:
             self._remember(stored_event.originator_id, stored_event.originator_version, link.hash)
@@ -135,14 +136,15 @@ class ChainedMapper(Mapper):
             stored_event.topic,
             inner,
         )
-        return super().to_domain_event(plain)
+        # The services store their aggregates' events only (no snapshots).
+        return cast(AggregateEvent, super().to_domain_event(plain))
 
-    def forget(self, originator_ids: Iterable[UUID]) -> None:
+    def forget(self, originator_ids: Iterable[UUID | str]) -> None:
         with self._lock:
             for originator_id in originator_ids:
                 self._heads.pop(originator_id, None)
 
-    def _previous(self, originator_id: UUID, version: int) -> str:
+    def _previous(self, originator_id: UUID | str, version: int) -> str:
         if version <= 1:
             return GENESIS
         with self._lock:
@@ -154,7 +156,7 @@ class ChainedMapper(Mapper):
         previous = self.recorder.select_events(originator_id, lte=version - 1, desc=True, limit=1)
         return stored_hash(previous[0]) if previous else GENESIS
 
-    def _remember(self, originator_id: UUID, version: int, hash_: str) -> None:
+    def _remember(self, originator_id: UUID | str, version: int, hash_: str) -> None:
         with self._lock:
             head = self._heads.get(originator_id)
             if head is None or head[0] <= version:

@@ -31,9 +31,11 @@ class Lease:
         from eventsourcing.postgres import PostgresDatastore
 
         datastore = getattr(app.process_recorder, "datastore", None)
-        self._postgres = isinstance(datastore, PostgresDatastore)
-        if self._postgres:
-            self._connect = dict(datastore.pool.kwargs)
+        self._postgres = False
+        if isinstance(datastore, PostgresDatastore):
+            self._postgres = True
+            # eventsourcing gives its pool a dict; psycopg_pool also types a callable or None.
+            self._connect = dict(datastore.pool.kwargs)  # type: ignore[arg-type]
             self._connect.pop("row_factory", None)
             digest = hashlib.sha256(f"zhaoshang.{purpose}:{datastore.schema}".encode()).digest()
             self._key = int.from_bytes(digest[:8], "big", signed=True)
@@ -58,7 +60,8 @@ class Lease:
         except psycopg.Error:
             return False
         try:
-            (got,) = connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
+            got = row is not None and row[0]
         except psycopg.Error:
             got = False
         if not got:
