@@ -129,21 +129,21 @@ class QueryServicer(pb_grpc.QueryServicer):
 
     @answering
     def GetTaskStatus(self, request: pb.TaskStatusRequest, context: Context) -> Any:
-        arguments = {
-            "unit": checked_unit(request.unit),
-            "task_id": checked_key(request.task_id, reference().tasks, "task_id"),
-            "as_of": checked_as_of(request.as_of),
-        }
-        return listing(self.rpc.call("tracking", "task_status", **arguments))
+        return self._status("task_status", request, "task_id", request.task_id, reference().tasks)
 
     @answering
     def GetMatterStatus(self, request: pb.MatterStatusRequest, context: Context) -> Any:
+        matters = reference().matters
+        return self._status("matter_status", request, "matter_id", request.matter_id, matters)
+
+    def _status(self, method: str, request: Any, key_field: str, key: str, table: Any) -> Any:
+        """附件3 tasks' or 附件4 matters' status as of a day, for a unit or all, one or all."""
         arguments = {
             "unit": checked_unit(request.unit),
-            "matter_id": checked_key(request.matter_id, reference().matters, "matter_id"),
+            key_field: checked_key(key, table, key_field),
             "as_of": checked_as_of(request.as_of),
         }
-        return listing(self.rpc.call("tracking", "matter_status", **arguments))
+        return listing(self.rpc.call("tracking", method, **arguments))
 
     @answering
     def ListRefusals(self, request: pb.RefusalsRequest, context: Context) -> Any:
