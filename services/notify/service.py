@@ -6,7 +6,7 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.kernel.process.entrypoints import catch_up_with, follow
+from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     ApplicationProvider,
@@ -27,12 +27,12 @@ class NotifyService:
     scoring = RpcProxy("scoring")
     tracking = RpcProxy("tracking")
 
-    on_scoring = follow("notify", "scoring")
-    on_tracking = follow("notify", "tracking")
+    on_scoring = entrypoints.follow("notify", "scoring")
+    on_tracking = entrypoints.follow("notify", "tracking")
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up_with(self, "scoring", "tracking")
+        entrypoints.catch_up_with(self, "scoring", "tracking")
 
     @timer(interval=REMINDER_SECONDS)
     def remind(self) -> None:

@@ -11,7 +11,7 @@ from nameko.timer import timer
 
 from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
-from services.kernel.process.entrypoints import ReportLogEntrypoints, catch_up_with, follow
+from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     ApplicationProvider,
@@ -25,7 +25,7 @@ def build() -> RegistryApplication:
     return RegistryApplication(store_env("registry"))
 
 
-class RegistryService(ReportLogEntrypoints):
+class RegistryService(entrypoints.ReportLogEntrypoints):
     name = "registry"
 
     app: RegistryApplication = ApplicationProvider(build, relay_as="registry", follows=["tracking"])
@@ -36,11 +36,11 @@ class RegistryService(ReportLogEntrypoints):
     def ingest(self, reports: list[dict]) -> list[dict]:
         return self.app.ingest([Report.from_primitive(r) for r in reports])
 
-    on_tracking = follow("registry", "tracking")
+    on_tracking = entrypoints.follow("registry", "tracking")
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
-        catch_up_with(self, "tracking")
+        entrypoints.catch_up_with(self, "tracking")
 
     @rpc
     def get_project(self, project_code: str) -> dict | None:

@@ -12,7 +12,7 @@ from nameko.timer import timer
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.ranking import RankingAnswer, Rebuild, Scorecard
 from services.kernel.contract.report import Report
-from services.kernel.process.entrypoints import LogEntrypoints, catch_up_with, follow
+from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
     PULL_TIMEOUT_SECONDS,
@@ -45,7 +45,7 @@ def refused(error: ScoringError) -> RuleBroken:
     )
 
 
-class ScoringService(LogEntrypoints):
+class ScoringService(entrypoints.LogEntrypoints):
     name = "scoring"
 
     app: ScoringApplication = ApplicationProvider(
@@ -55,15 +55,15 @@ class ScoringService(LogEntrypoints):
     registry = RpcProxy("registry")
     tracking = RpcProxy("tracking")
 
-    on_registry = follow("scoring", "registry")
-    on_tracking = follow("scoring", "tracking")
+    on_registry = entrypoints.follow("scoring", "registry")
+    on_tracking = entrypoints.follow("scoring", "tracking")
 
     @timer(interval=CATCH_UP_SECONDS)
     def catch_up(self) -> None:
         self._catch_up()
 
     def _catch_up(self) -> None:
-        catch_up_with(self, "registry", "tracking")
+        entrypoints.catch_up_with(self, "registry", "tracking")
 
     @rpc
     def ingest(self, reports: list[dict]) -> list[dict]:

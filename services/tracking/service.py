@@ -13,7 +13,7 @@ from nameko.rpc import RpcProxy, rpc
 from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.ingest.reports import STORE_DOWN_NAMES, StoreUnavailable
-from services.kernel.process.entrypoints import ReportLogEntrypoints
+from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import ApplicationProvider
 from services.kernel.process.observability import Observability
 from services.kernel.store.environment import store_env
@@ -35,7 +35,7 @@ def registry_store_down_is_unavailable() -> Iterator[None]:
         raise
 
 
-class TrackingService(ReportLogEntrypoints):
+class TrackingService(entrypoints.ReportLogEntrypoints):
     name = "tracking"
 
     app: TrackingApplication = ApplicationProvider(build, relay_as="tracking")

@@ -5,6 +5,7 @@ upstream a service follows has a consumer and a catch-up."""
 from __future__ import annotations
 
 import pytest
+from nameko.cli.run import import_service
 from nameko.containers import ServiceContainer
 
 from services.notify.service import NotifyService
@@ -56,3 +57,10 @@ def test_each_followed_upstream_has_a_consumer_and_a_catch_up(service_cls):
     for upstream in FOLLOWED[service_cls]:
         assert found[f"on_{upstream}"] == "UpstreamConsumer"
     assert found["catch_up"] == "Timer"
+
+
+@pytest.mark.parametrize("service_cls", list(CALLED), ids=lambda cls: cls.name)
+def test_nameko_run_finds_one_service_in_each_service_module(service_cls):
+    # `nameko run services.<name>.service` (make run, the container image) runs every class
+    # with entrypoints it finds in the module: a shared base imported by name would be one more.
+    assert import_service(service_cls.__module__) == [service_cls]

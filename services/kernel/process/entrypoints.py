@@ -1,8 +1,10 @@
 """Entrypoints more than one service has, written once: following an upstream's log, and
 answering for one's own log (consumers' gap pulls and the auditors' verification).
 
-A service class lists them like any other entrypoint (`on_tracking = follow("registry",
-"tracking")`) or inherits `LogEntrypoints`; nameko finds entrypoints on base classes too.
+A service class lists them like any other entrypoint (`on_tracking = entrypoints.follow(
+"registry", "tracking")`) or inherits `entrypoints.LogEntrypoints`; nameko finds entrypoints on
+base classes too. Service modules import this module, not its classes: `nameko run <module>`
+takes every class in the module's namespace that has entrypoints for a service.
 """
 
 from __future__ import annotations
