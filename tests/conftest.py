@@ -12,11 +12,16 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from services.kernel.store.pgtls import SETTINGS, tls_parameters
+
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "localhost:5672")
+# A server that wants TLS: POSTGRES_SSLMODE and the like reach the tests' connections too.
+PG_TLS = {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
 PG = {
     "host": os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"),
     "port": os.environ.get("TEST_POSTGRES_PORT", "5432"),
     "user": os.environ.get("TEST_POSTGRES_USER", "postgres"),
+    **tls_parameters(PG_TLS),
 }
 
 
@@ -52,6 +57,7 @@ def postgres_env() -> Iterator[dict[str, str]]:
         "POSTGRES_PORT": PG["port"],
         "POSTGRES_USER": PG["user"],
         "POSTGRES_PASSWORD": "",
+        **PG_TLS,
     }
     with _admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -25,6 +25,7 @@ MEASURES = (
     "key_project_landings",
     "leader_trips",
 )
+WEBHOOK_KEY = hashlib.sha256(b"the key of a unit's webhook").digest()  # 32 bytes
 WUHAN, XIANGYANG, QIANJIANG, TIANMEN, SHENNONGJIA = (
     "420100",
     "420600",
@@ -183,7 +184,7 @@ def contacts(
     return UnitContacts(
         unit=unit,
         email=tuple(emails),
-        webhook=Webhook(webhook, "s3cret") if webhook else None,
+        webhook=Webhook(webhook, WEBHOOK_KEY) if webhook else None,
         leaders=tuple(Leader(*leader) for leader in leaders),
         circulars=circulars,
     )

@@ -16,8 +16,9 @@ import json
 import os
 
 from amqp.exceptions import ChannelError
-from kombu import Connection, Queue
+from kombu import Queue
 
+from services.kernel.bus import broker
 from services.kernel.bus.queues import DEAD_SUFFIX, replay_dead_letters
 
 QUEUES = (
@@ -32,7 +33,7 @@ QUEUES = (
 
 def dead_count(amqp_uri: str, queue_name: str) -> int | None:
     """How many dead letters wait in `<queue>.dead`; None if it was never declared."""
-    with Connection(amqp_uri) as connection:
+    with broker.connection(amqp_uri) as connection:
         try:
             declared = Queue(queue_name + DEAD_SUFFIX)(connection.channel())
             return declared.queue_declare(passive=True).message_count
@@ -44,7 +45,7 @@ def show(amqp_uri: str, queue_name: str, limit: int = 50) -> list[str]:
     """A line per dead letter (at most `limit`), left in place: the upstream range it covers,
     the consumer that failed it, after how many tries, and the error."""
     lines: list[str] = []
-    with Connection(amqp_uri) as connection:
+    with broker.connection(amqp_uri) as connection:
         channel = connection.channel()
         dead = Queue(queue_name + DEAD_SUFFIX, no_declare=True)(channel)
         try:

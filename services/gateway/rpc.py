@@ -19,6 +19,7 @@ from nameko.exceptions import BadRequest, RemoteError, RpcTimeout, UnknownServic
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
+from services.kernel.bus import broker
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class NamekoRpc:
     """One `ClusterRpcProxy` per calling thread, opened on first use, closed by `close()`."""
 
     def __init__(self, amqp_uri: str, timeout: float):
-        self._config = {"AMQP_URI": amqp_uri}
+        self._config = broker.nameko_config({"AMQP_URI": amqp_uri})
         self._timeout = timeout
         self._local = threading.local()
         self._open: set[ClusterRpcProxy] = set()

@@ -10,7 +10,7 @@ from services.kernel.store.environment import store_env, var_dir
 from services.notify.application import NotifyApplication
 from services.notify.config import NotifySettings, load_recipients
 from services.notify.domain import EMAIL, WEBHOOK
-from services.notify.transports import SmtpTransport, WebhookTransport
+from services.notify.transports import SmtpTransport, WebhookTransport, tls_context
 
 
 def build(environ: Mapping[str, str] = os.environ) -> NotifyApplication:
@@ -23,7 +23,11 @@ def build(environ: Mapping[str, str] = os.environ) -> NotifyApplication:
         recipients=recipients,
         transports={
             EMAIL: SmtpTransport(settings.smtp),
-            WEBHOOK: WebhookTransport(recipients.webhook_secrets(), settings.webhook_timeout),
+            WEBHOOK: WebhookTransport(
+                recipients.webhooks(),
+                settings.webhook_timeout,
+                context=tls_context(settings.webhook_ca_file),
+            ),
         },
         retry=settings.retry,
         reminders=settings.reminders,

@@ -1,13 +1,19 @@
 """Notify's configuration, read in one place: environment variables for the mail server, the
 retries and the reminder schedule; a YAML file (`NOTIFY_RECIPIENTS`) for who gets what.
 
-The recipients file is checked at start-up: a unit that is no unit, an address that is no
-address or a webhook without its secret stops the start with a `RecipientsError` naming the
-file, the unit and the problem. See services/notify/README.md for the format.
+Both are checked at start-up. A mail server reached without TLS other than on loopback, or a
+password that would be sent without it, stops the start with a `SettingInvalid` naming the
+variable. In the recipients file, a unit that is no unit, an address that is no address, a
+webhook that is not https (plain http only to loopback, for tests) or whose secret is missing,
+shorter than 32 bytes or another unit's too stops it with a `RecipientsError` naming the file,
+the unit and the problem. See services/notify/README.md for the format.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -20,6 +26,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from services.kernel.contract.errors import SettingInvalid
 from services.kernel.reference import Reference
 from services.notify.domain import EMAIL, WEBHOOK
 from services.notify.notices import OFFICE
@@ -27,6 +34,10 @@ from services.notify.reminders import ReminderSchedule
 from services.notify.retry import RetryPolicy
 
 DEFAULT_WEBHOOK_SECRET_ENV = "NOTIFY_WEBHOOK_SECRET"
+SECRET_PREFIX = "whsec_"  # Standard Webhooks: whsec_<base64 of the key>
+MIN_SECRET_BYTES = 32
+STARTTLS, IMPLICIT_TLS, NO_TLS = "starttls", "implicit", "none"
+SMTP_TLS_MODES = (STARTTLS, IMPLICIT_TLS, NO_TLS)
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
@@ -40,7 +51,8 @@ class RecipientsError(Exception):
 class SmtpSettings:
     host: str = "localhost"
     port: int = 25
-    starttls: bool = False
+    tls: str = STARTTLS  # or IMPLICIT_TLS (port 465), or NO_TLS (loopback only)
+    ca_file: str = ""  # the CAs the server's certificate must chain to; empty: the system's
     username: str = ""
     password: str = field(default="", repr=False)
     timeout: float = 30.0
@@ -55,22 +67,13 @@ class NotifySettings:
     reminders: ReminderSchedule
     recipients_file: Path | None
     webhook_timeout: float = 10.0
+    webhook_ca_file: str = ""  # the CAs webhook servers' certificates must chain to
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotifySettings:
-        sender = environ.get("NOTIFY_MAIL_FROM", SmtpSettings.sender)
         recipients = environ.get("NOTIFY_RECIPIENTS", "")
         return cls(
-            smtp=SmtpSettings(
-                host=environ.get("NOTIFY_SMTP_HOST", SmtpSettings.host),
-                port=int(environ.get("NOTIFY_SMTP_PORT", SmtpSettings.port)),
-                starttls=environ.get("NOTIFY_SMTP_STARTTLS", "0") == "1",
-                username=environ.get("NOTIFY_SMTP_USER", ""),
-                password=environ.get("NOTIFY_SMTP_PASSWORD", ""),
-                timeout=float(environ.get("NOTIFY_SMTP_TIMEOUT", SmtpSettings.timeout)),
-                sender=sender,
-                message_id_domain=environ.get("NOTIFY_MESSAGE_ID_DOMAIN", sender.split("@")[-1]),
-            ),
+            smtp=_smtp(environ),
             retry=RetryPolicy(
                 max_attempts=int(environ.get("NOTIFY_MAX_ATTEMPTS", "6")),
                 first_delay=timedelta(
@@ -85,7 +88,69 @@ class NotifySettings:
             ),
             recipients_file=Path(recipients) if recipients else None,
             webhook_timeout=float(environ.get("NOTIFY_WEBHOOK_TIMEOUT", "10")),
+            webhook_ca_file=_file(environ, "NOTIFY_WEBHOOK_CA"),
         )
+
+
+def _smtp(environ: Mapping[str, str]) -> SmtpSettings:
+    """The mail server's settings; TLS unless it is on loopback and plaintext is asked for,
+    and never a password without TLS."""
+    sender = environ.get("NOTIFY_MAIL_FROM", SmtpSettings.sender)
+    host = environ.get("NOTIFY_SMTP_HOST", SmtpSettings.host)
+    tls = environ.get("NOTIFY_SMTP_TLS", STARTTLS)
+    if tls not in SMTP_TLS_MODES:
+        raise SettingInvalid(
+            "NOTIFY_SMTP_TLS",
+            tls,
+            "one_of",
+            f"须为 {'、'.join(SMTP_TLS_MODES)} 之一",
+            f"must be one of {', '.join(SMTP_TLS_MODES)}",
+        )
+    username = environ.get("NOTIFY_SMTP_USER", "")
+    if tls == NO_TLS and not is_loopback(host):
+        raise SettingInvalid(
+            "NOTIFY_SMTP_TLS",
+            tls,
+            "tls_off_loopback",
+            f"邮件服务器 {host} 不在本机回环地址上，必须使用 TLS（starttls 或 implicit）",
+            f"the mail server {host} is not on loopback: use TLS (starttls or implicit)",
+        )
+    if tls == NO_TLS and username:
+        raise SettingInvalid(
+            "NOTIFY_SMTP_TLS",
+            tls,
+            "password_needs_tls",
+            "设置了 NOTIFY_SMTP_USER：密码不得在未加密的连接上发送",
+            "NOTIFY_SMTP_USER is set: a password is never sent without TLS",
+        )
+    return SmtpSettings(
+        host=host,
+        port=int(environ.get("NOTIFY_SMTP_PORT", 465 if tls == IMPLICIT_TLS else 25)),
+        tls=tls,
+        ca_file=_file(environ, "NOTIFY_SMTP_CA"),
+        username=username,
+        password=environ.get("NOTIFY_SMTP_PASSWORD", ""),
+        timeout=float(environ.get("NOTIFY_SMTP_TIMEOUT", SmtpSettings.timeout)),
+        sender=sender,
+        message_id_domain=environ.get("NOTIFY_MESSAGE_ID_DOMAIN", sender.split("@")[-1]),
+    )
+
+
+def _file(environ: Mapping[str, str], variable: str) -> str:
+    """A file the variable names (empty when unset), which must exist."""
+    path = environ.get(variable, "")
+    if path and not Path(path).is_file():
+        raise SettingInvalid(variable, path, "file_exists", "文件不存在", "no such file")
+    return path
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _days(text: str) -> tuple[int, ...]:
@@ -107,7 +172,7 @@ class Leader:
 @dataclass(frozen=True)
 class Webhook:
     url: str
-    secret: str = field(repr=False)
+    secret: bytes = field(repr=False)  # the unit's own signing key, at least 32 bytes
 
 
 @dataclass(frozen=True)
@@ -148,8 +213,9 @@ class Recipients:
         """The units that receive every circular, in a stable order."""
         return sorted((u, c) for u, c in self.units.items() if c.circulars and c.channels())
 
-    def webhook_secrets(self) -> dict[str, str]:
-        return {c.webhook.url: c.webhook.secret for c in self.units.values() if c.webhook}
+    def webhooks(self) -> dict[str, Webhook]:
+        """Each unit's webhook: where its notices go and the key they are signed with."""
+        return {unit: c.webhook for unit, c in self.units.items() if c.webhook}
 
 
 def load_recipients(
@@ -171,12 +237,12 @@ def load_recipients(
     if not isinstance(units, dict):
         raise RecipientsError(name, None, "`units` maps unit keys to their contacts")
     known = known_units(ref)
-    return Recipients(
-        {
-            str(unit): _contacts(name, str(unit), entry, known, environ)
-            for unit, entry in units.items()
-        }
-    )
+    contacts = {
+        str(unit): _contacts(name, str(unit), entry, known, environ)
+        for unit, entry in units.items()
+    }
+    _one_secret_per_unit(name, contacts)
+    return Recipients(contacts)
 
 
 def known_units(ref: Reference) -> frozenset[str]:
@@ -243,8 +309,38 @@ def _webhook(fail: Any, entry: Any, environ: Mapping[str, str]) -> Webhook | Non
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise fail(f"webhook url {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        raise fail(f"webhook url {url!r} is plain http: use https (http only to loopback)")
     secret_env = entry.get("secret_env", DEFAULT_WEBHOOK_SECRET_ENV)
     secret = environ.get(secret_env, "")
     if not secret:
         raise fail(f"webhook secret: environment variable {secret_env} is not set")
-    return Webhook(url=url, secret=secret)
+    return Webhook(url=url, secret=_key(fail, secret_env, secret))
+
+
+def _key(fail: Any, secret_env: str, secret: str) -> bytes:
+    """The signing key a Standard Webhooks secret (`whsec_` and base64) holds."""
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise fail(f"webhook secret in {secret_env} is not {SECRET_PREFIX}<base64>") from None
+    if len(key) < MIN_SECRET_BYTES:
+        raise fail(
+            f"webhook secret in {secret_env} holds {len(key)} bytes: "
+            f"at least {MIN_SECRET_BYTES} random bytes are needed"
+        )
+    return key
+
+
+def _one_secret_per_unit(file: str, contacts: Mapping[str, UnitContacts]) -> None:
+    """A unit's key signs for it alone: a receiver holding it must not be able to sign for
+    another unit."""
+    owners: dict[bytes, str] = {}
+    for unit, unit_contacts in contacts.items():
+        if unit_contacts.webhook is None:
+            continue
+        owner = owners.setdefault(unit_contacts.webhook.secret, unit)
+        if owner != unit:
+            raise RecipientsError(
+                file, unit, f"webhook secret is {owner}'s too: each unit needs its own"
+            )

@@ -2,7 +2,7 @@
 an intent (`SendingStarted`) before anything leaves and as its outcome (`Sent`,
 `SendingFailed`, `GivenUp`) after.
 
-A resend carries the same delivery id (the Message-ID, the webhook's `X-Zhaoshang-Delivery`),
+A resend carries the same delivery id (the Message-ID, the webhook's `webhook-id`),
 so the one case that can reach a receiver twice (the process stopped after the receiver took the
 message and before `Sent` was stored) is recognisable as the same message.
 """

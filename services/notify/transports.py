@@ -1,13 +1,17 @@
-"""How a notice leaves: e-mail over SMTP (stdlib smtplib) and a signed webhook (stdlib urllib).
+"""How a notice leaves: e-mail over SMTP (stdlib smtplib) and a signed webhook (stdlib urllib),
+both over TLS with the server's certificate verified (a default SSL context; a CA file of its
+own when configured).
 
 Each transport sends one `Outgoing` and returns a receipt, or raises `DeliveryFailed` with a
 reason and whether trying again could help. Every attempt of the same delivery produces the same
-message: the same SMTP Message-ID, the same webhook body and signature, so a receiver can tell a
-resend from a new notice.
+message: the same SMTP Message-ID, the same webhook body and `webhook-id`, so a receiver can
+tell a resend from a new notice.
 
-Webhook: `POST` of a JSON body with `Content-Type: application/json; charset=utf-8`,
-`X-Zhaoshang-Delivery: <delivery id>` (the idempotency key) and
-`X-Zhaoshang-Signature: sha256=<hex HMAC-SHA256 of the raw body with the shared secret>`.
+SMTP: STARTTLS (refused, not skipped, by a server that does not offer it) or implicit TLS;
+plaintext only to loopback, and never with a password. Webhook: `POST` of a JSON body signed in
+the Standard Webhooks scheme: `webhook-id: <delivery id>` (the idempotency key),
+`webhook-timestamp: <seconds since 1970, this attempt>`, `webhook-signature: v1,<base64
+HMAC-SHA256 of "id.timestamp.body" with the unit's key>`; a redirect is not followed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import hashlib
 import hmac
 import json
 import smtplib
+import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -29,11 +35,12 @@ from email.utils import format_datetime
 
 from services.kernel.contract.calendar import SHANGHAI
 from services.notify.circular import ISSUER
-from services.notify.config import SmtpSettings
+from services.notify.config import IMPLICIT_TLS, NO_TLS, STARTTLS, SmtpSettings, Webhook
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-SIGNATURE_HEADER = "X-Zhaoshang-Signature"
-DELIVERY_HEADER = "X-Zhaoshang-Delivery"
+ID_HEADER = "webhook-id"  # the Standard Webhooks headers
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 NOTICE_HEADER = "X-Zhaoshang-Notice"
 
 
@@ -93,20 +100,32 @@ def email_message(outgoing: Outgoing, sender: str, message_id_domain: str) -> Em
     return message
 
 
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """A client's default context (certificate and host name verified, TLS 1.2 at least),
+    trusting `ca_file` instead of the system's CAs when one is given."""
+    return ssl.create_default_context(cafile=ca_file or None)
+
+
 class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self.context = tls_context(settings.ca_file) if settings.tls != NO_TLS else None
 
     def send(self, outgoing: Outgoing) -> str:
         s = self.settings
         message = email_message(outgoing, s.sender, s.message_id_domain)
-        smtp = smtplib.SMTP(timeout=s.timeout)
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp.connect(s.host, s.port)
-            if s.starttls:
-                smtp.starttls()
+            # Given the host, smtplib checks the server's certificate against it.
+            smtp = (
+                smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.context)
+                if s.tls == IMPLICIT_TLS
+                else smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            )
+            if s.tls == STARTTLS:
+                smtp.starttls(context=self.context)
             if s.username:
-                smtp.login(s.username, s.password)
+                _login(smtp, s)
             smtp.send_message(message, from_addr=s.sender, to_addrs=[outgoing.address])
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
@@ -117,8 +136,20 @@ class SmtpTransport:
             where = f"{s.host}:{s.port}"
             raise DeliveryFailed(f"SMTP {where} 不可用：{type(error).__name__}: {error}") from None
         finally:
-            _close(smtp)
+            if smtp is not None:
+                _close(smtp)
         return f"smtp {s.host}:{s.port} accepted {message['Message-ID']}"
+
+
+def _login(smtp: smtplib.SMTP, s: SmtpSettings) -> None:
+    """Log in, only once the connection is encrypted: a password never crosses in clear."""
+    if not isinstance(smtp.sock, ssl.SSLSocket):
+        raise DeliveryFailed(
+            f"拒绝在未加密的连接上向 {s.host}:{s.port} 发送 SMTP 密码 / refusing to send the "
+            "SMTP password over an unencrypted connection",
+            permanent=True,
+        )
+    smtp.login(s.username, s.password)
 
 
 def _close(smtp: smtplib.SMTP) -> None:
@@ -163,34 +194,61 @@ def webhook_body(outgoing: Outgoing) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def signature(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks' `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`."""
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect answers the request as an HTTPError: the body and its signature go to the
+    configured URL or nowhere."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 class WebhookTransport:
-    def __init__(self, secrets: Mapping[str, str], timeout: float = 10.0) -> None:
-        self.secrets = dict(secrets)
+    def __init__(
+        self,
+        webhooks: Mapping[str, Webhook],
+        timeout: float = 10.0,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.webhooks = dict(webhooks)  # unit -> its webhook
         self.timeout = timeout
+        https = urllib.request.HTTPSHandler(context=context or tls_context())
+        self.opener = urllib.request.build_opener(_NoRedirects, https)
 
     def send(self, outgoing: Outgoing) -> str:
-        secret = self.secrets.get(outgoing.address)
-        if secret is None:
-            raise DeliveryFailed(f"没有为 {outgoing.address} 配置签名密钥", permanent=True)
+        webhook = self.webhooks.get(outgoing.unit)
+        if webhook is None or webhook.url != outgoing.address:
+            raise DeliveryFailed(
+                f"没有为 {outgoing.unit} 配置 webhook {outgoing.address}", permanent=True
+            )
         body = webhook_body(outgoing)
+        timestamp = int(time.time())
         request = urllib.request.Request(
             outgoing.address,
             data=body,
             method="POST",
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                DELIVERY_HEADER: outgoing.delivery_id,
-                SIGNATURE_HEADER: signature(body, secret),
+                ID_HEADER: outgoing.delivery_id,
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: signature(webhook.secret, outgoing.delivery_id, timestamp, body),
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self.opener.open(request, timeout=self.timeout) as response:
                 return f"webhook {outgoing.address} HTTP {response.status}"
         except urllib.error.HTTPError as error:
+            if 300 <= error.code < 400:
+                raise DeliveryFailed(
+                    f"webhook HTTP {error.code} 重定向至 {error.headers.get('Location')}，"
+                    "不跟随 / redirects are not followed",
+                    permanent=True,
+                ) from None
             # 4xx says the request itself is wrong (retrying will not help), except a timeout
             # (408) or a rate limit (429); 5xx may pass later.
             permanent = 400 <= error.code < 500 and error.code not in (408, 429)

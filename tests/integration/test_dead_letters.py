@@ -73,6 +73,7 @@ def test_a_message_failing_every_time_is_dead_lettered_then_replayed(amqp_uri):
 
 def test_the_command_knows_every_queue_a_service_consumes():
     from services.gateway.amqp_ingest import INGEST_QUEUE
+    from services.kernel.process.nameko_support import consumed_queues
     from services.notify.service import NotifyService
     from services.registry.service import RegistryService
     from services.scoring.service import ScoringService
@@ -81,7 +82,7 @@ def test_the_command_knows_every_queue_a_service_consumes():
     consumed = {
         queue.name
         for service in (RegistryService, ScoringService, NotifyService)
-        for queue in service.app.consumes
+        for queue in consumed_queues(service)
     }
     assert set(QUEUES) == consumed | {INGEST_QUEUE}
 

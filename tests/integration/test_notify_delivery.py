@@ -3,8 +3,6 @@ loopback, the NotifyApplication on SQLite; a clock the test moves stands in for 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 from collections import Counter
@@ -15,13 +13,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from services.notify.config import Recipients, SmtpSettings
+from services.notify.config import NO_TLS, Recipients, SmtpSettings
 from services.notify.domain import INTERRUPTED
 from services.notify.retry import RetryPolicy
 from services.notify.transports import Outgoing, SmtpTransport, WebhookTransport
-from tests.notify_servers import LOOPBACK, SmtpServer, WebhookReceiver
+from tests.notify_servers import LOOPBACK, SmtpServer, WebhookReceiver, standard_signature
 from tests.notify_support import (
     SHENNONGJIA,
+    WEBHOOK_KEY,
     WUHAN,
     FakeClock,
     contacts,
@@ -34,13 +33,12 @@ from tests.notify_support import (
 )
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-SECRET = "s3cret"  # what contacts(webhook=...) configures
 RETRY = RetryPolicy(max_attempts=5, first_delay=timedelta(minutes=1))
 
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver().running() as receiver:
+    with WebhookReceiver(WEBHOOK_KEY).running() as receiver:
         yield receiver
 
 
@@ -51,7 +49,7 @@ class Service:
         self.tmp_path, self.clock = tmp_path, FakeClock()
         self.transports = {"email": SmtpTransport(smtp_settings(smtp))}
         if webhook is not None:
-            self.transports["webhook"] = WebhookTransport(recipients.webhook_secrets(), timeout=5)
+            self.transports["webhook"] = WebhookTransport(recipients.webhooks(), timeout=5)
         self.recipients = recipients
         self.app = self.start()
 
@@ -74,6 +72,7 @@ def smtp_settings(smtp: SmtpServer) -> SmtpSettings:
     return SmtpSettings(
         host=LOOPBACK,
         port=smtp.port,
+        tls=NO_TLS,  # the plain server on loopback (TLS: test_notify_tls.py)
         timeout=5,
         sender="zsyz@hubei.example",
         message_id_domain="hubei.example",
@@ -107,24 +106,26 @@ def test_the_circular_arrives_as_a_docx_attachment_that_holds_the_ranking_table(
     assert "武汉市人民政府：" in message.get_body(("plain",)).get_content()
 
 
-def test_a_webhook_gets_the_notice_signed_with_the_shared_secret(tmp_path, smtp, webhook):
+def test_a_webhook_gets_the_notice_signed_with_the_units_key(tmp_path, smtp, webhook):
     service = Service(tmp_path, smtp, one_unit(webhook=webhook.url), webhook=webhook)
 
     service.app.follower.receive(published(make_ranking()), no_gap)
     service.app.deliver_due()
 
     ((headers, body),) = webhook.requests
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Zhaoshang-Signature"], expected)
+    expected = standard_signature(
+        WEBHOOK_KEY, headers["webhook-id"], headers["webhook-timestamp"], body
+    )
+    assert headers["webhook-signature"] == expected
     notice = json.loads(body)
     assert notice["kind"] == "circular" and notice["unit"] == WUHAN
-    assert headers["X-Zhaoshang-Delivery"] == notice["delivery_id"]
+    assert headers["webhook-id"] == notice["delivery_id"]
     (attachment,) = notice["attachments"]
     assert attachment["filename"].endswith(".docx")
     assert len(smtp.messages) == 1  # and the e-mail went too
 
 
-def test_a_webhook_answering_503_is_retried_and_the_retry_is_the_same_signed_body(
+def test_a_webhook_answering_503_is_retried_and_the_retry_is_the_same_body_signed_anew(
     tmp_path, smtp, webhook
 ):
     webhook.statuses = [503]
@@ -135,8 +136,9 @@ def test_a_webhook_answering_503_is_retried_and_the_retry_is_the_same_signed_bod
     service.clock.advance(minutes=1)
     service.app.deliver_due()
 
-    (first, second) = webhook.requests
-    assert first == second
+    (first, second) = webhook.requests  # both genuine: each signed for its own timestamp
+    assert first[1] == second[1]
+    assert first[0]["webhook-id"] == second[0]["webhook-id"]
     (row,) = [r for r in service.app.deliveries(status="sent") if r["channel"] == "webhook"]
     assert row["attempts"] == 2
     assert row["failures"][0]["reason"] == "webhook HTTP 503 Service Unavailable"

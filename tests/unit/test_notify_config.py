@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from services.kernel.contract.errors import SettingInvalid
 from services.kernel.reference import reference
 from services.notify.bootstrap import build
 from services.notify.config import NotifySettings, RecipientsError, load_recipients
 
 EXAMPLE = Path(__file__).parents[2] / "services" / "notify" / "recipients.example.yaml"
-SECRETS = {"NOTIFY_WEBHOOK_SECRET_420100": "wuhan-secret", "NOTIFY_WEBHOOK_SECRET": "shared"}
+
+
+def key(name: str, size: int = 32) -> bytes:
+    return hashlib.sha512(name.encode()).digest()[:size]
+
+
+def secret(raw: bytes) -> str:
+    """A Standard Webhooks secret holding `raw`."""
+    return "whsec_" + base64.b64encode(raw).decode()
+
+
+SECRETS = {
+    "NOTIFY_WEBHOOK_SECRET_420100": secret(key("wuhan")),
+    "NOTIFY_WEBHOOK_SECRET": secret(key("railway")),
+}
 
 
 def load(tmp_path: Path, text: str, environ: dict[str, str] | None = None):
@@ -26,7 +43,7 @@ def test_the_example_file_loads_with_its_secrets_from_the_environment():
 
     wuhan = recipients.contacts("420100")
     assert wuhan is not None and wuhan.webhook is not None
-    assert wuhan.webhook.secret == "wuhan-secret"
+    assert wuhan.webhook.secret == key("wuhan")
     assert [leader.name for leader in wuhan.leaders] == ["张三", "李四"]
     assert [c["address"] for c in wuhan.summons_channels()] == [
         "zhangsan@wuhan.example.gov.cn",
@@ -40,7 +57,11 @@ def test_the_example_file_loads_with_its_secrets_from_the_environment():
         "武汉铁路局",
     ]
     assert recipients.reaches("dept:shangwu") and not recipients.reaches("420600")
-    assert recipients.webhook_secrets()["https://oa.wuhan-railway.example.cn/notify"] == "shared"
+    railway = recipients.webhooks()["武汉铁路局"]
+    assert (railway.url, railway.secret) == (
+        "https://oa.wuhan-railway.example.cn/notify",
+        key("railway"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,6 +71,7 @@ def test_the_example_file_loads_with_its_secrets_from_the_environment():
         ("units:\n  '420100': {email: not-an-address}\n", "420100", "not an e-mail address"),
         ("units:\n  '420100': {mail: a@b.example}\n", "420100", "unknown field"),
         ("units:\n  '420100': {webhook: ftp://x.example}\n", "420100", "not an http(s) URL"),
+        ("units:\n  '420100': {webhook: http://x.example/h}\n", "420100", "plain http"),
         (
             "units:\n  '420100': {leaders: [{name: 张三, email: z@b.example}]}\n",
             "420100",
@@ -88,7 +110,7 @@ def test_settings_come_from_the_environment_with_local_defaults():
         {
             "NOTIFY_SMTP_HOST": "smtp.example.gov.cn",
             "NOTIFY_SMTP_PORT": "587",
-            "NOTIFY_SMTP_STARTTLS": "1",
+            "NOTIFY_SMTP_TLS": "implicit",
             "NOTIFY_MAIL_FROM": "zsyz@example.gov.cn",
             "NOTIFY_MAX_ATTEMPTS": "4",
             "NOTIFY_RETRY_FIRST_SECONDS": "30",
@@ -97,12 +119,12 @@ def test_settings_come_from_the_environment_with_local_defaults():
         }
     )
 
-    assert (default.smtp.host, default.smtp.port) == ("localhost", 25)
+    assert (default.smtp.host, default.smtp.port, default.smtp.tls) == ("localhost", 25, "starttls")
     assert default.recipients_file is None
     assert default.reminders.before_days == (7, 1)
-    assert (tuned.smtp.port, tuned.smtp.starttls, tuned.smtp.message_id_domain) == (
+    assert (tuned.smtp.port, tuned.smtp.tls, tuned.smtp.message_id_domain) == (
         587,
-        True,
+        "implicit",
         "example.gov.cn",
     )
     assert (tuned.retry.max_attempts, tuned.retry.first_delay) == (4, timedelta(seconds=30))
@@ -124,3 +146,71 @@ def test_the_service_is_wired_from_its_environment(tmp_path):
         assert app.circulars == tmp_path / "var" / "circulars"
     finally:
         app.close()
+
+
+def test_webhooks_to_loopback_may_be_plain_http_for_tests(tmp_path):
+    recipients = load(tmp_path, "units:\n  '420100': {webhook: http://127.0.0.1:8080/h}\n")
+
+    assert recipients.reaches("420100")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (secret(key("short", 31)), "holds 31 bytes: at least 32"),
+        ("wuhan-secret-that-is-long-enough-but-no-base64!", "is not whsec_<base64>"),
+    ],
+)
+def test_a_webhook_secret_too_short_or_not_standard_stops_the_start_naming_the_unit(
+    tmp_path, value, problem
+):
+    with pytest.raises(RecipientsError) as error:
+        load(
+            tmp_path,
+            "units:\n  '420100': {webhook: https://x.example/h}\n",
+            environ={"NOTIFY_WEBHOOK_SECRET": value},
+        )
+
+    assert error.value.unit == "420100"
+    assert problem in error.value.problem
+
+
+def test_two_units_sharing_one_webhook_secret_stop_the_start(tmp_path):
+    text = (
+        "units:\n"
+        "  '420100': {webhook: https://wuhan.example/h}\n"
+        "  '420600': {webhook: https://xiangyang.example/h}\n"
+    )
+
+    with pytest.raises(RecipientsError) as error:
+        load(tmp_path, text)
+
+    assert error.value.unit == "420600"
+    assert "420100's too" in error.value.problem
+
+
+@pytest.mark.parametrize(
+    ("environ", "rule"),
+    [
+        ({"NOTIFY_SMTP_TLS": "ssl"}, "one_of"),
+        (
+            {"NOTIFY_SMTP_HOST": "smtp.example.gov.cn", "NOTIFY_SMTP_TLS": "none"},
+            "tls_off_loopback",
+        ),
+        ({"NOTIFY_SMTP_TLS": "none", "NOTIFY_SMTP_USER": "zsyz"}, "password_needs_tls"),
+        ({"NOTIFY_SMTP_CA": "/nonexistent/ca.pem"}, "file_exists"),
+        ({"NOTIFY_WEBHOOK_CA": "/nonexistent/ca.pem"}, "file_exists"),
+    ],
+)
+def test_mail_and_webhook_settings_that_would_be_unsafe_stop_the_start(environ, rule):
+    with pytest.raises(SettingInvalid) as error:
+        NotifySettings.from_env(environ)
+
+    assert error.value.rule == rule
+    assert error.value.field in environ
+
+
+def test_plaintext_smtp_is_allowed_to_a_loopback_server_without_a_password():
+    settings = NotifySettings.from_env({"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_TLS": "none"})
+
+    assert (settings.smtp.tls, settings.smtp.port) == ("none", 25)

@@ -15,6 +15,7 @@ from typing import Any
 
 from kombu import Connection, Exchange, Queue
 
+from services.kernel.bus import broker
 from services.kernel.contract.wire import EVENTS_EXCHANGE
 
 DELIVERY_LIMIT = int(os.environ.get("ZHAOSHANG_DELIVERY_LIMIT", "5"))
@@ -75,7 +76,7 @@ def replay_dead_letters(amqp_uri: str, queue_name: str) -> int:
     """Move every dead letter of `queue_name` (in `<queue>.dead`, however it was declared: the
     gateway's ingest queue has its own) back onto the queue; return how many."""
     moved = 0
-    with Connection(amqp_uri) as connection:
+    with broker.connection(amqp_uri) as connection:
         channel = connection.channel()
         dead = Queue(queue_name + DEAD_SUFFIX, no_declare=True)(channel)
         producer = connection.Producer(channel)

@@ -13,6 +13,7 @@ import logging
 from eventsourcing.persistence import Tracking
 from kombu import Connection, Producer
 
+from services.kernel.bus import broker
 from services.kernel.bus.queues import events_exchange
 from services.kernel.contract.wire import encode
 from services.kernel.store.environment import ServiceApplication
@@ -103,7 +104,7 @@ class OutboxRelay:
     def _producer_or_connect(self) -> Producer:
         if self._producer is None:
             # confirm_publish: publish() returns only once the broker has taken the message.
-            self._connection = Connection(
+            self._connection = broker.connection(
                 self.amqp_uri, transport_options={"confirm_publish": True}
             )
             self._producer = Producer(self._connection.channel())

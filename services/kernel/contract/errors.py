@@ -2,11 +2,12 @@
 the people and prefecture systems and in English for engineers (docs/DECISIONS.md "Errors name the
 field, the value and the rule").
 
-`Problem` is the one base: a business rule a domain breaks (`RuleBroken`), a caller without
-credentials, a batch too large, a request the gateway refuses, a service that did not answer.
-Each names its field, value and rule the same way and turns into the same `FieldError` shape
-(`to_field_error`, `to_dict`); the gateway maps each kind to a gRPC status in one table
-(services/gateway/errors.py). Standard library only, so domain modules may import it.
+`Problem` is the one base: a business rule a domain breaks (`RuleBroken`), a setting that
+cannot work (`SettingInvalid`), a caller without credentials, a batch too large, a request the
+gateway refuses, a service that did not answer. Each names its field, value and rule the same
+way and turns into the same `FieldError` shape (`to_field_error`, `to_dict`); the gateway maps
+each kind to a gRPC status in one table (services/gateway/errors.py). Standard library only,
+so domain modules may import it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ class Problem(Exception):
 
 class RuleBroken(Problem):
     """A business rule broken by a report or a request (`check_*` methods raise it)."""
+
+
+class SettingInvalid(Problem, ValueError):
+    """A setting (an environment variable, `field`) that cannot work: the process stops at
+    start naming it, its value and the rule, rather than run unsafely or fail later."""
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}: {self.message_zh} / {self.message_en}"
 
 
 class ReportInvalid(Exception):

@@ -1,5 +1,6 @@
-"""nameko glue every service shares: the application as a dependency (with its outbox relay),
-the consumer of upstream queues, and catching up with an upstream."""
+"""nameko glue every service shares: the container (its broker connections verified TLS for
+an amqps AMQP_URI), the application as a dependency (with its outbox relay), the consumer of
+upstream queues, and catching up with an upstream."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 import eventlet
 from eventsourcing.persistence import IntegrityError
-from kombu import Connection, Queue
+from kombu import Queue
+from nameko.containers import ServiceContainer
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
+from services.kernel.bus import broker
 from services.kernel.bus.consumer import Follower, Pull
 from services.kernel.bus.queues import (
     DEAD_SUFFIX,
@@ -31,6 +34,14 @@ log = logging.getLogger(__name__)
 
 RELAY_IDLE_SECONDS = 1.0
 RELAY_STOP_SECONDS = 10.0  # at most this long for a publish under way at shutdown
+
+
+class Container(ServiceContainer):
+    """nameko's container, with `AMQP_SSL` set from the environment for an amqps AMQP_URI
+    (services/kernel/bus/broker.py); nameko.yaml names it as SERVICE_CONTAINER_CLS."""
+
+    def __init__(self, service_cls: type, config: dict) -> None:
+        super().__init__(service_cls, broker.nameko_config(config))
 
 
 class ApplicationProvider(DependencyProvider):
@@ -61,7 +72,7 @@ class ApplicationProvider(DependencyProvider):
 
     def setup(self) -> None:
         if self.follows:  # dead letters need somewhere to go before the first one happens
-            with Connection(self.container.config["AMQP_URI"]) as connection:
+            with broker.connection(self.container.config["AMQP_URI"]) as connection:
                 for upstream in self.follows:
                     queue = upstream_queue(self.container.service_name, upstream)
                     declare_dead_letter_queue(connection, queue.name)
@@ -135,7 +146,8 @@ class UpstreamConsumer(Consumer):
         }
         confirmed = {"confirm_publish": True}
         try:
-            with Connection(self.container.config["AMQP_URI"], transport_options=confirmed) as c:
+            uri = self.container.config["AMQP_URI"]
+            with broker.connection(uri, transport_options=confirmed) as c:
                 send_to_queue(c.Producer(), message, self.queue.name + DEAD_SUFFIX, headers)
         except Exception:
             log.exception("could not dead-letter a message of %s; requeued", self.queue.name)
@@ -162,6 +174,11 @@ PULL_TIMEOUT_SECONDS = 30
 def upstream_queue(consumer: str, upstream: str) -> Queue:
     """The queue on which `consumer` receives `upstream`'s wire messages (see queues.py)."""
     return consumer_queue(consumer, upstream)
+
+
+def consumed_queues(service_cls: Any) -> list[Queue]:
+    """The queues a service class consumes: one per upstream its application follows."""
+    return [upstream_queue(service_cls.name, upstream) for upstream in service_cls.app.follows]
 
 
 def pull_from(upstream: Any) -> Pull:

@@ -21,6 +21,7 @@ from typing import Any
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from services.kernel.bus import broker
 from services.kernel.process.metrics import Metrics, Sample
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def broker_check(amqp_uri: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> Check
 
     def check() -> None:
         options = {"read_timeout": timeout, "write_timeout": timeout}
-        with Connection(amqp_uri, connect_timeout=timeout, transport_options=options) as c:
+        with broker.connection(amqp_uri, connect_timeout=timeout, transport_options=options) as c:
             c.connect()
 
     return check
@@ -61,7 +62,7 @@ def dead_letters(
 
     def dead_letters() -> list[Sample]:
         options = {"read_timeout": timeout, "write_timeout": timeout}
-        with Connection(amqp_uri, connect_timeout=timeout, transport_options=options) as c:
+        with broker.connection(amqp_uri, connect_timeout=timeout, transport_options=options) as c:
             return [
                 ("zhaoshang_dead_letters", DEAD_LETTERS_HELP, {"queue": q}, _depth(c, q))
                 for q in queues()

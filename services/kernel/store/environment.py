@@ -61,7 +61,8 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
 
     SQLite: one file per service, `var/<service>.sqlite`. PostgreSQL (`PERSISTENCE_MODULE=
     eventsourcing.postgres`): the `POSTGRES_*` variables, one schema per service (default: the
-    service's name), created here if missing.
+    service's name), created here if missing; `POSTGRES_SSLMODE` and `POSTGRES_SSLROOTCERT`
+    apply to every connection (services/kernel/store/pgtls.py).
     """
     persistence = environ.get("PERSISTENCE_MODULE", SQLITE)
     env = {"PERSISTENCE_MODULE": persistence, "CREATE_TABLE": "y"}
@@ -69,7 +70,10 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
         env["SQLITE_DBNAME"] = str(var_dir(environ) / f"{service}.sqlite")
         env["SQLITE_LOCK_TIMEOUT"] = environ.get("SQLITE_LOCK_TIMEOUT", "30")
     elif persistence == POSTGRES:
+        from services.kernel.store.pgtls import FACTORY_TOPIC, SETTINGS
+
         env.update(
+            PERSISTENCE_MODULE=FACTORY_TOPIC,
             POSTGRES_DBNAME=environ.get("POSTGRES_DBNAME", "zhaoshang"),
             POSTGRES_HOST=environ.get("POSTGRES_HOST", "127.0.0.1"),
             POSTGRES_PORT=environ.get("POSTGRES_PORT", "5432"),
@@ -78,6 +82,7 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
             POSTGRES_SCHEMA=environ.get(f"{service.upper()}_POSTGRES_SCHEMA", service),
             POSTGRES_POOL_SIZE=environ.get("POSTGRES_POOL_SIZE", "5"),
             PROCESS_RECORDER_TOPIC=ARRAY_INSERT_RECORDER,
+            **{name: environ[name] for name in SETTINGS if environ.get(name)},
         )
         ensure_postgres_schema(env)
     else:
@@ -92,17 +97,23 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"] or None,
-        autocommit=True,
-    ) as conn:
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
-        )
+    from services.kernel.store.pgtls import tls_parameters
+
+    parameters: dict[str, Any] = {
+        "dbname": env["POSTGRES_DBNAME"],
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"] or None,
+        **tls_parameters(env),
+    }
+    with psycopg.connect(autocommit=True, **parameters) as conn:
+        # Only when missing: CREATE SCHEMA needs CREATE on the database even for a schema that
+        # exists, and in production a service's role owns its schema and has no such right.
+        schema = env["POSTGRES_SCHEMA"]
+        if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone():
+            return
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
 class ServiceApplication(Application):
