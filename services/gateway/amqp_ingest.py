@@ -15,8 +15,9 @@ What cannot be ingested is sorted by the gRPC status services/gateway/errors.py 
   so one poison message never blocks the queue (README "Guarantees").
 
 With `users` (always, as the gateway runs), the message's `user_id` names its sender
-(services/gateway/auth.py): a message without one, or from a user that is no source, has every
-event rejected; the events of one that is must state that source.
+(services/gateway/auth.py), a caller with the roles report and read: a message without one, or
+from a user that is no source, has every event rejected; the events of one that is must state
+that source.
 """
 
 from __future__ import annotations
@@ -34,8 +35,15 @@ from kombu.exceptions import OperationalError
 from kombu.message import Message
 
 from services.gateway.auth import AmqpUsers
-from services.gateway.errors import BackendError, NotABatch, Unauthenticated, status_of
+from services.gateway.errors import (
+    BackendError,
+    NotABatch,
+    PermissionDenied,
+    Unauthenticated,
+    status_of,
+)
 from services.gateway.ingest import SentBatch, rejection
+from services.kernel.bus import broker
 from services.kernel.contract.errors import Problem
 from services.kernel.process.metrics import Ingestor
 
@@ -49,7 +57,11 @@ RETRY_PAUSE = 2.0  # seconds before a message is put back for a service that did
 RECONNECT_PAUSE = 2.0
 POLL = 1.0  # seconds between checks for stop() while the queue is idle
 # What errors.py's table answers as the sender's mistake: a rejection, acknowledged.
-THE_SENDERS_TO_FIX = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED)
+THE_SENDERS_TO_FIX = (
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+)
 
 
 def events_in(body: bytes) -> list[Any]:
@@ -113,7 +125,7 @@ class AmqpIngest:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                with Connection(self.amqp_uri, heartbeat=30) as connection:
+                with broker.connection(self.amqp_uri, heartbeat=30) as connection:
                     self._consume(connection)
             except (OSError, AmqpConnectionError, OperationalError) as error:
                 log.warning("AMQP ingest: broker connection lost (%s); reconnecting", error)
@@ -165,7 +177,7 @@ class AmqpIngest:
     def _sent(self, events: list[Any], message: Message) -> list[Any]:
         if self.users is None:
             return events
-        return SentBatch(events, self.users.source_of(message.properties.get("user_id")))
+        return SentBatch(events, self.users.caller_of(message.properties.get("user_id")))
 
     def _failed(self, message: Message, replies: Producer, digest: str, error: Exception) -> None:
         tries = self._failures.get(digest, 0) + 1
@@ -208,8 +220,8 @@ class AmqpIngest:
 
 def refused(error: Problem, events: list[Any]) -> list[dict]:
     """The outcomes of a message refused whole: each of its events when its sender is no
-    source, else the one error."""
-    if isinstance(error, Unauthenticated):
+    source or may not report, else the one error."""
+    if isinstance(error, Unauthenticated | PermissionDenied):
         return [rejection(_event_id(e), [error.to_dict()]) for e in events]
     return [rejection(None, [error.to_dict()])]
 

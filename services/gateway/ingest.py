@@ -1,8 +1,10 @@
 """The one way reports enter the system, for gRPC and AMQP alike (ARCHITECTURE "The report path").
 
 Each raw event is validated against the public contract; an invalid one is answered "rejected"
-and goes nowhere. A batch from an authenticated sender (`SentBatch`) may only speak as that
-sender: a report stating another `source` is rejected, and recorded as a refusal by registry.
+and goes nowhere. A batch from an authenticated caller (`SentBatch`) needs the `report` role
+and may only speak as the caller's unit: a report stating another `source` is rejected, and
+recorded as a refusal by registry. A delegated caller's person travels with each report to its
+owning service, which records them as the report's operator (services/kernel/ingest/reports.py).
 Valid reports are forwarded to their owning services in as few calls as their order allows
 (services/gateway/planning.py): a report may depend on an earlier one about the same subject
 (a milestone of a project proposed just before), so that order is never changed.
@@ -10,10 +12,12 @@ Valid reports are forwarded to their owning services in as few calls as their or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from services.gateway.errors import BatchTooLarge, ServiceFailed, Undecodable
+from services.gateway.caller import REPORT, Caller
+from services.gateway.errors import BatchTooLarge, PermissionDenied, ServiceFailed, Undecodable
 from services.gateway.grouping import GroupCommit
 from services.gateway.planning import Run, plan
 from services.gateway.rpc import Rpc
@@ -24,11 +28,11 @@ REJECTED = "rejected"
 
 
 class SentBatch(list):
-    """The raw events of one call, with the source its credentials authenticated."""
+    """The raw events of one call, with the caller its credentials authenticated."""
 
-    def __init__(self, events: Sequence[Any], sender: str):
+    def __init__(self, events: Sequence[Any], caller: Caller):
         super().__init__(events)
-        self.sender = sender
+        self.caller = caller
 
 
 def field_error(field: str, value: Any, rule: str, message_zh: str, message_en: str) -> dict:
@@ -52,6 +56,18 @@ def not_the_sender(report: Report, sender: str) -> dict:
     )
 
 
+def may_not_report(caller: Caller) -> PermissionDenied:
+    return PermissionDenied(
+        "caller",
+        caller.unit,
+        "report_role_required",
+        f"凭据 {caller.credential_id}（{caller.unit}）没有 report 角色，不能报送（规则 "
+        "report_role_required）",
+        f"credential {caller.credential_id} ({caller.unit}) has no report role and may not "
+        "publish (rule report_role_required)",
+    )
+
+
 class Ingestor:
     def __init__(self, rpc: Rpc, max_batch: int = 1000):
         self.rpc = rpc
@@ -62,15 +78,17 @@ class Ingestor:
     def publish(self, raw_events: Sequence[Any]) -> list[dict]:
         """Validate and forward a batch; one outcome per event, in the order given.
 
-        A `SentBatch` is held to its sender; any other sequence is taken as its reports state
+        A `SentBatch` is held to its caller; any other sequence is taken as its reports state
         their sources (in-process use and tests of the gateway alone). Raises BatchTooLarge
-        before looking at any event, and BackendError (errors.py) when a service cannot
-        answer (calls made before it stay applied: a resend of the batch gets "duplicate" for
-        them).
+        or PermissionDenied (a caller without the report role) before looking at any event,
+        and BackendError (errors.py) when a service cannot answer (calls made before it stay
+        applied: a resend of the batch gets "duplicate" for them).
         """
         if len(raw_events) > self.max_batch:
             raise BatchTooLarge(len(raw_events), self.max_batch)
-        sender = getattr(raw_events, "sender", None)
+        caller: Caller | None = getattr(raw_events, "caller", None)
+        if caller is not None and not caller.has(REPORT):
+            raise may_not_report(caller)
         outcomes: dict[int, dict] = {}
         valid: list[tuple[int, Report]] = []
         refused: list[dict] = []
@@ -84,11 +102,16 @@ class Ingestor:
                 errors = [error.to_dict() for error in invalid.errors]
                 outcomes[position] = rejection(invalid.event_id, errors)
                 continue
-            if sender is not None and report.source != sender:
-                error = not_the_sender(report, sender)
-                outcomes[position] = rejection(str(report.event_id), [error])
-                refused.append({"report": report.to_primitive(), "error": error, "sender": sender})
-                continue
+            if caller is not None:
+                if caller.operator is not None:
+                    report = dataclasses.replace(report, operator=caller.operator)
+                if report.source != caller.unit:
+                    error = not_the_sender(report, caller.unit)
+                    outcomes[position] = rejection(str(report.event_id), [error])
+                    refused.append(
+                        {"report": report.to_primitive(), "error": error, "sender": caller.unit}
+                    )
+                    continue
             valid.append((position, report))
         if refused:  # before anything is applied: a failure here leaves the batch to resend
             self.rpc.call("registry", "record_refusals", refused=refused)

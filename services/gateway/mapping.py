@@ -106,6 +106,7 @@ def history_entry_to_proto(entry: dict) -> pb.HistoryEntry:
         occurred_on=text(entry.get("occurred_on")),
         recorded_at=entry["recorded_at"],
         payload_json=to_json(entry.get("payload")),
+        operator=text(entry.get("operator")),
     )
 
 

@@ -149,7 +149,7 @@ class RegistryApplication(ServiceApplication):
         return {x.leader_id: _leader_state(x) for x in found.values()}
 
     def history(self, project_code: str) -> list[dict]:
-        return self.wire_history(ids.project_id(project_code))
+        return self.reports.with_operators(self.wire_history(ids.project_id(project_code)))
 
     def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
         """A list of (二) as the office reports it: for the province, a 市州, a county or a

@@ -78,7 +78,7 @@ class TrackingApplication(ServiceApplication):
     # Queries ------------------------------------------------------------------------------
 
     def history(self, project_code: str) -> list[dict]:
-        return self.wire_history(ids.milestones_id(project_code))
+        return self.reports.with_operators(self.wire_history(ids.milestones_id(project_code)))
 
     def milestones(self, project_code: str, total_investment: Decimal | None) -> dict:
         """A project's milestones (十九), cumulative capital, provisional and official views."""

@@ -1,7 +1,9 @@
 """Credentials for a running system in tests, made as an operator would make them.
 
-gRPC: the supervisor issues development API keys for every source (tools/run.py); a test
-calls as a source with `system.client(source)`. AMQP: a RabbitMQ user per source, named
+gRPC: the supervisor issues development API keys for every source, for `auditor:dev` and a
+delegate key for the console (`console-delegate`, tools/run.py); a test calls as a source with
+`system.client(source)`, or with any key and a person named in the metadata with `RawCalls`
+(delegation, services/gateway/delegation.py). AMQP: a RabbitMQ user per source, named
 `<prefix><source>` (the gateway strips `GATEWAY_AMQP_USER_PREFIX`), created in one
 `rabbitmqctl import_definitions` and deleted in one `rabbitmqctl eval` (each rabbitmqctl call
 costs about a second).
@@ -20,9 +22,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import grpc
 from kombu import Connection, Exchange, Producer, Queue
+
+from zhaoshang.api import zhaoshang_pb2 as pb
+from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
+from zhaoshang.client import event_to_proto, open_channel, outcome_from_proto
 
 INGEST = Exchange("zhaoshang.ingest", type="topic", durable=True)
 
@@ -137,3 +145,36 @@ def publish_over_amqp(
     assert replies, "no reply from the gateway's AMQP ingest"
     body = replies[0]
     return (json.loads(body) if isinstance(body, bytes | str) else body)["outcomes"]
+
+
+class RawCalls:
+    """gRPC calls with the metadata a test chooses, a key and maybe a person (`x-on-behalf-of-*`),
+    over the channel `make run`'s clients use; close() when done."""
+
+    def __init__(self, target: str, ca_file: Path | None, plaintext: bool) -> None:
+        self.channel = open_channel(target, ca_file, plaintext=plaintext)
+        self.ingest = pb_grpc.IngestStub(self.channel)
+        self.query = pb_grpc.QueryStub(self.channel)
+
+    def publish(self, events: list[dict], key: str, person: dict | None = None) -> list[dict]:
+        request = pb.PublishRequest(events=[event_to_proto(e) for e in events])
+        answer = self.ingest.Publish(request, metadata=metadata(key, person), timeout=60)
+        return [outcome_from_proto(o) for o in answer.outcomes]
+
+    def refusals(self, key: str, person: dict | None = None) -> dict:
+        answer = self.query.ListRefusals(
+            pb.RefusalsRequest(), metadata=metadata(key, person), timeout=60
+        )
+        return json.loads(answer.content_json)
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def metadata(key: str, person: dict | None = None) -> list[tuple[str, str]]:
+    return [("x-api-key", key), *(person or {}).items()]
+
+
+def denied(error: grpc.RpcError, code: grpc.StatusCode, rule: str) -> bool:
+    """Whether a call was refused with `code`, naming `rule`."""
+    return error.code() == code and rule in (error.details() or "")

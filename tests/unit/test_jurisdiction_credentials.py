@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from services.gateway.auth import AmqpUsers, KeyStore, read_keys
+from services.gateway.auth import AmqpUsers
+from services.gateway.credentials import KeyStore, read_keys
 from services.gateway.errors import Unauthenticated
 from services.kernel.contract.jurisdiction import Jurisdictions, NotPermitted
 from services.kernel.reference import reference
@@ -23,45 +24,49 @@ def keys_file(tmp_path):
 
 
 def test_an_issued_key_is_stored_only_as_its_hash_and_names_its_source(keys_file):
-    key = issue_key(keys_file, "pref:420100", label="武汉市")
+    key, _ = issue_key(keys_file, "pref:420100", label="武汉市")
 
     assert key not in keys_file.read_text(encoding="utf-8")
-    assert [(k.source, k.label) for k in read_keys(keys_file)] == [("pref:420100", "武汉市")]
-    assert KeyStore(keys_file).source_of(key) == "pref:420100"
+    assert [(k.holder, k.label) for k in read_keys(keys_file)] == [("pref:420100", "武汉市")]
+    assert KeyStore(keys_file).credential(key).holder == "pref:420100"
     assert keys_file.stat().st_mode & 0o077 == 0
 
 
 def test_a_missing_unknown_or_revoked_key_is_refused_naming_field_value_and_rule(keys_file):
     store = KeyStore(keys_file)
-    key = issue_key(keys_file, "office")
+    key, credential = issue_key(keys_file, "office")
     with pytest.raises(Unauthenticated) as missing:
-        store.source_of(None)
+        store.credential(None)
     assert (missing.value.field, missing.value.rule) == ("x-api-key", "api_key_missing")
+    with pytest.raises(Unauthenticated) as unknown:
+        store.credential(key + "x")
+    assert unknown.value.rule == "api_key_unknown"
+    assert unknown.value.value == key[:8] + "…"
 
-    keys.revoke(keys_file, "office")  # the store notices the file changed
+    keys.revoke(keys_file, credential.id)  # the store notices the file changed
     with pytest.raises(Unauthenticated) as revoked:
-        store.source_of(key)
-    assert revoked.value.rule == "api_key_unknown"
-    assert revoked.value.value == key[:8] + "…"
+        store.credential(key)
+    assert revoked.value.rule == "api_key_revoked"
+    assert revoked.value.value == credential.id
     assert key not in str(revoked.value)
 
 
 def test_the_command_line_issues_lists_and_revokes(keys_file, capsys):
     assert keys.main(["--keys-file", str(keys_file), "issue", "dept:jingxin"]) == 0
     key = capsys.readouterr().out.strip()
-    assert KeyStore(keys_file).source_of(key) == "dept:jingxin"
+    assert KeyStore(keys_file).credential(key).holder == "dept:jingxin"
     keys.main(["--keys-file", str(keys_file), "list"])
     listed = json.loads(capsys.readouterr().out)
-    assert listed["source"] == "dept:jingxin" and key not in json.dumps(listed)
+    assert listed["holder"] == "dept:jingxin" and key not in json.dumps(listed)
     assert keys.main(["--keys-file", str(keys_file), "issue", "pref:110000"]) == 2
 
 
 def test_an_amqp_user_names_its_source_under_the_deployments_prefix():
     users = AmqpUsers("staging/")
-    assert users.source_of("staging/county:420111") == "county:420111"
+    assert users.caller_of("staging/county:420111").unit == "county:420111"
     for user_id in (None, "county:420111", "staging/guest"):
         with pytest.raises(Unauthenticated):
-            users.source_of(user_id)
+            users.caller_of(user_id)
 
 
 def test_each_source_covers_its_own_area_industries_and_units():

@@ -1,12 +1,13 @@
 """The reference data the contract checks against (services/kernel/reference), as sets: one
 membership test per check, built on first use rather than at import.
 
-`is_known_source` is also the gateway's test of a credential's source.
+`is_known_holder` is the gateway's test of a credential's holder: a source, or an auditor.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -50,3 +51,11 @@ def is_known_source(value: str) -> bool:
         or (kind == "county" and key in known.counties)
         or (kind == "dept" and key in known.departments)
     )
+
+
+AUDITOR = re.compile(r"auditor:[\w.-]{1,64}")  # an auditor holds credentials, never reports
+
+
+def is_known_holder(value: str) -> bool:
+    """A source, or `auditor:<name>` (README "Credentials and access")."""
+    return is_known_source(value) or AUDITOR.fullmatch(value) is not None

@@ -6,7 +6,9 @@ found, each naming the field, the value and the rule, in Chinese and English (do
 Shape and reference-data checks happen here (schemas.py); rules that need stored state (a
 project exists, a source's jurisdiction) belong to the owning service's domain, which reports
 them with `error(...)` in the same shape. `Report.to_primitive` and `Report.from_primitive` carry
-a validated report over the bus without validating it twice.
+a validated report over the bus without validating it twice, with its `operator`: the person a
+delegate (the console) sent it for, set by the gateway from the call's credentials, never from
+the envelope (an `operator` field there is an unknown field).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Report:
     occurred_on: date
     schema_version: int
     payload: Payload
+    operator: str | None = None  # who sent it through a delegate; not part of its content
 
     def __hash__(self) -> int:
         return hash(self.event_id)
@@ -66,7 +69,12 @@ class Report:
         return about.get("project_code")
 
     def to_primitive(self) -> dict:
-        """JSON-safe: Decimals as strings (never floats), dates as ISO strings, UUIDs as text."""
+        """JSON-safe: Decimals as strings (never floats), dates as ISO strings, UUIDs as text;
+        the operator beside the content, when there is one."""
+        content = self._content()
+        return content if self.operator is None else {**content, "operator": self.operator}
+
+    def _content(self) -> dict:
         return {
             "event_id": str(self.event_id),
             "type": self.type,
@@ -77,9 +85,10 @@ class Report:
         }
 
     def digest(self) -> str:
-        """sha256 of the canonical JSON: equal content, equal digest (a resend is a duplicate)."""
+        """sha256 of the canonical JSON of the content: equal content, equal digest (a resend
+        is a duplicate, whoever sent it)."""
         text = json.dumps(
-            self.to_primitive(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self._content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -99,6 +108,7 @@ class Report:
             occurred_on=date.fromisoformat(data["occurred_on"]),
             schema_version=data["schema_version"],
             payload=cast(Payload, payload),  # the shape its type's schema gave it
+            operator=data.get("operator"),
         )
 
 

@@ -5,6 +5,9 @@ caused: a resend finds it and is answered "duplicate" (or "conflict" when the co
 and two replicas racing on the same report collide on the receipt's version instead of both
 applying it (README "Guarantees").
 
+A receipt also records the person a delegate (the console) sent the report for, its operator;
+`ReportIntake.with_operators` adds it to a project's history (Audit.GetHistory).
+
 A service's application owns a `ReportIntake`, giving it how one report changes its aggregates
 (`apply`); the intake loads, retries, saves and answers.
 """
@@ -49,20 +52,42 @@ AGGREGATES_KEPT = 20_000  # per process (AggregateCache): projects, their milest
 
 
 class Receipt(Aggregate):
-    """That a report was accepted: its type, its content digest, the project it was about."""
+    """That a report was accepted: its type, its content digest, the project it was about and
+    the person a delegate sent it for (None: a system sent it itself)."""
 
     write_once: ClassVar[bool] = True  # never changed after it is recorded (AggregateCache)
+
+    class Recorded(Aggregate.Created):
+        class_version = 2
+        event_id: str
+        type: str
+        digest: str
+        project_code: str | None
+        operator: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            """v1 receipts were written before delegation: nobody sent them for a person."""
+            state["operator"] = None
 
     @staticmethod
     def create_id(event_id: str, **_: Any) -> UUID:
         return ids.receipt_id(event_id)
 
-    @event("Recorded")
-    def __init__(self, event_id: str, type: str, digest: str, project_code: str | None):
+    @event(Recorded)
+    def __init__(
+        self,
+        event_id: str,
+        type: str,
+        digest: str,
+        project_code: str | None,
+        operator: str | None,
+    ):
         self.event_id = event_id
         self.type = type
         self.digest = digest
         self.project_code = project_code
+        self.operator = operator
 
 
 class AggregateCache:
@@ -291,6 +316,18 @@ class ReportIntake:
                 type=report.type,
                 digest=report.digest(),
                 project_code=report.project_code,
+                operator=report.operator,
             )
         )
         return outcome(report, ACCEPTED)
+
+    def with_operators(self, history: Sequence[dict]) -> list[dict]:
+        """History entries (wire events), each with the operator its report's receipt names:
+        None for a report a system sent itself, or an event no report of this service caused."""
+        batch = Batch(self.app)
+        batch.preload(ids.receipt_id(e["event_id"]) for e in history if e.get("event_id"))
+
+        def operator(event_id: str | None) -> str | None:
+            return getattr(batch.receipt(event_id), "operator", None) if event_id else None
+
+        return [{**e, "operator": operator(e.get("event_id"))} for e in history]
