@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.gateway import audit
-from services.gateway.errors import InvalidField, InvalidRequest, NotFound, PermissionDenied
+from services.gateway.errors import InvalidField, InvalidRequest, NotFound
 from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.lookups import is_known_source
 from services.kernel.reference import reference
@@ -163,18 +163,6 @@ def checked_log_service(service: str) -> str:
             f"service must be one of {', '.join(audit.LOG_SERVICES)}, got {service!r}",
         )
     return service
-
-
-def check_office(caller: str | None) -> None:
-    """Only the office publishes a ranking; None is a gateway without authentication."""
-    if caller not in (None, "office"):
-        raise PermissionDenied(
-            "caller",
-            caller,
-            "office_only",
-            "只有省招商引资工作领导小组办公室可以发布排名（十九）",
-            "only the office (领导小组办公室) publishes a ranking ((十九))",
-        )
 
 
 def no_ranking(quarter: str, view: str) -> NotFound:

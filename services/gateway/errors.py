@@ -53,7 +53,14 @@ class NotFound(Refused):
 
 
 class PermissionDenied(Refused):
-    """The caller may not do this (only the office publishes a ranking)."""
+    """The caller may not do this: its credential, delegation or roles do not allow it."""
+
+
+class AccessDenied(PermissionDenied):
+    """A call or an object outside the caller's roles or read scope (access.py); its text names
+    field and rule in each language, as InvalidField's does."""
+
+    __str__ = InvalidField.__str__
 
 
 class Unauthenticated(GatewayProblem):
@@ -131,6 +138,7 @@ GRPC_STATUS: dict[type[Problem], grpc.StatusCode] = {
     InvalidField: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    AccessDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     BatchTooLarge: grpc.StatusCode.INVALID_ARGUMENT,
     NotABatch: grpc.StatusCode.INVALID_ARGUMENT,

@@ -2,7 +2,8 @@
 
 Each method checks its arguments (checks.py), asks the services over RPC, and maps the answer
 to its proto message (mapping.py); `answering` turns the errors into gRPC status codes
-(errors.py).
+(errors.py). Every Query, Audit and Office method is `guarded` (access.py): the roles it needs
+are named on it, and it checks what it answers against the caller's scope.
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ from typing import Any
 import grpc
 
 from services.gateway import audit
+from services.gateway.access import (
+    READERS,
+    check_everything,
+    check_list_in_scope,
+    check_project_in_scope,
+    check_ranking_readable,
+    check_scorecard_readable,
+    check_source_in_scope,
+    check_unit_in_scope,
+    guarded,
+    sees_everything,
+)
 from services.gateway.auth import Authenticator
+from services.gateway.caller import REVIEW, Caller
 from services.gateway.checks import (
-    check_office,
     checked_as_of,
     checked_key,
     checked_list_scope,
@@ -45,7 +58,7 @@ from services.gateway.mapping import (
 from services.gateway.rpc import Rpc
 from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.ranking import RankingAnswer
-from services.kernel.process.metrics import Ingestor
+from services.kernel.process.metrics import Ingestor, Metrics
 from services.kernel.reference import reference
 from zhaoshang.api import zhaoshang_pb2 as pb
 from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
@@ -68,90 +81,135 @@ class IngestServicer(pb_grpc.IngestServicer):
         return pb.PublishResponse(outcomes=[outcome_to_proto(o) for o in outcomes])
 
 
-class QueryServicer(pb_grpc.QueryServicer):
-    def __init__(self, rpc: Rpc, auth: Authenticator | None = None):
+class GuardedServicer:
+    """A servicer whose methods are `guarded` (access.py): the services it asks, who calls,
+    and where refusals are counted."""
+
+    def __init__(self, rpc: Rpc, auth: Authenticator | None = None, metrics: Metrics | None = None):
         self.rpc = rpc
         self.auth = auth or Authenticator()
+        self.metrics = metrics
 
-    @answering
-    def GetRanking(self, request: pb.GetRankingRequest, context: Context) -> Any:
+
+def check_project_of(rpc: Rpc, caller: Caller, code: str) -> None:
+    """A project asked for by its code is in the caller's scope, as registry says where it is
+    and what industry it is in."""
+    if sees_everything(caller):
+        return
+    state = rpc.call("registry", "get_project", project_code=code)
+    if state is None:
+        raise no_project(code)
+    check_project_in_scope(caller, state)
+
+
+class QueryServicer(GuardedServicer, pb_grpc.QueryServicer):
+    @guarded(*READERS)
+    def GetRanking(self, request: pb.GetRankingRequest, context: Context, caller: Caller) -> Any:
         quarter, view = checked_quarter(request.quarter), VIEW[request.view]
         ranking: RankingAnswer | None = self.rpc.call(
             "scoring", "get_ranking", quarter=quarter, view=view
         )
         if ranking is None:
             raise no_ranking(quarter, view)
+        check_ranking_readable(caller, quarter, bool(ranking["published"]))
         return ranking_to_proto(ranking)
 
-    @answering
-    def GetScorecard(self, request: pb.GetScorecardRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetScorecard(
+        self, request: pb.GetScorecardRequest, context: Context, caller: Caller
+    ) -> Any:
         quarter, view, region = checked_quarter(request.quarter), VIEW[request.view], request.region
         card = audit.scorecard(self.rpc, quarter, region, view)
         if card is None:
             raise no_scorecard(region)
+        check_scorecard_readable(caller, quarter, region, card.published)
         return card
 
-    @answering
-    def GetProject(self, request: pb.GetProjectRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetProject(self, request: pb.GetProjectRequest, context: Context, caller: Caller) -> Any:
         code = checked_project_code(request.project_code)
         state = self.rpc.call("registry", "get_project", project_code=code)
         if state is None:
             raise no_project(code)
+        check_project_in_scope(caller, state)
         return pb.Project(project_code=code, state_json=to_json(state))
 
-    @answering
-    def ListProjects(self, request: pb.ListProjectsRequest, context: Context) -> Any:
-        return listing(self.rpc.call("registry", "list_projects", **checked_list_scope(request)))
+    @guarded(*READERS)
+    def ListProjects(
+        self, request: pb.ListProjectsRequest, context: Context, caller: Caller
+    ) -> Any:
+        scope = checked_list_scope(request)
+        check_list_in_scope(caller, scope["region"], scope["department"])
+        answer = self.rpc.call("registry", "list_projects", **scope)
+        for project in answer["projects"]:
+            check_project_in_scope(caller, project)
+        return listing(answer)
 
-    @answering
-    def GetMilestones(self, request: pb.GetProjectRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetMilestones(self, request: pb.GetProjectRequest, context: Context, caller: Caller) -> Any:
         code = checked_project_code(request.project_code)
+        check_project_of(self.rpc, caller, code)
         milestones = self.rpc.call("tracking", "milestones", project_code=code)
         if milestones is None:
             raise no_project(code)
         return listing(milestones)
 
-    @answering
-    def ListFiveOnesGaps(self, request: pb.UnitRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def ListFiveOnesGaps(self, request: pb.UnitRequest, context: Context, caller: Caller) -> Any:
         unit = checked_unit(request.unit)
+        check_unit_in_scope(caller, unit)
         return listing(self.rpc.call("registry", "five_ones_gaps", unit=unit))
 
-    @answering
-    def GetLeaderProgress(self, request: pb.LeaderProgressRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetLeaderProgress(
+        self, request: pb.LeaderProgressRequest, context: Context, caller: Caller
+    ) -> Any:
         unit = checked_unit(request.unit)
+        check_unit_in_scope(caller, unit)
         year = request.year or datetime.now(SHANGHAI).year
         return listing(self.rpc.call("tracking", "leader_progress", year=year, unit=unit))
 
-    @answering
-    def GetPromotionEvents(self, request: pb.UnitRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetPromotionEvents(self, request: pb.UnitRequest, context: Context, caller: Caller) -> Any:
         unit = checked_prefecture(request.unit)
+        check_unit_in_scope(caller, unit)
         return listing(self.rpc.call("tracking", "promotion_events", unit=unit))
 
-    @answering
-    def GetTaskStatus(self, request: pb.TaskStatusRequest, context: Context) -> Any:
-        return self._status("task_status", request, "task_id", request.task_id, reference().tasks)
+    @guarded(*READERS)
+    def GetTaskStatus(self, request: pb.TaskStatusRequest, context: Context, caller: Caller) -> Any:
+        tasks = reference().tasks
+        return self._status(caller, "task_status", request, "task_id", request.task_id, tasks)
 
-    @answering
-    def GetMatterStatus(self, request: pb.MatterStatusRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def GetMatterStatus(
+        self, request: pb.MatterStatusRequest, context: Context, caller: Caller
+    ) -> Any:
         matters = reference().matters
-        return self._status("matter_status", request, "matter_id", request.matter_id, matters)
+        return self._status(
+            caller, "matter_status", request, "matter_id", request.matter_id, matters
+        )
 
-    def _status(self, method: str, request: Any, key_field: str, key: str, table: Any) -> Any:
+    def _status(
+        self, caller: Caller, method: str, request: Any, key_field: str, key: str, table: Any
+    ) -> Any:
         """附件3 tasks' or 附件4 matters' status as of a day, for a unit or all, one or all."""
+        unit = checked_unit(request.unit)
+        check_unit_in_scope(caller, unit)
         arguments = {
-            "unit": checked_unit(request.unit),
+            "unit": unit,
             key_field: checked_key(key, table, key_field),
             "as_of": checked_as_of(request.as_of),
         }
         return listing(self.rpc.call("tracking", method, **arguments))
 
-    @answering
-    def ListRefusals(self, request: pb.RefusalsRequest, context: Context) -> Any:
-        """The office sees every refusal; any other sender only those it was refused."""
-        caller = self.auth.caller(context)
+    @guarded(*READERS)
+    def ListRefusals(self, request: pb.RefusalsRequest, context: Context, caller: Caller) -> Any:
+        """The office and auditors see every refusal; any other unit those of a sender in its
+        scope, its own when it names none."""
         who = checked_source(request.source)
-        if caller not in (None, "office"):
-            who = caller
+        if not sees_everything(caller):
+            who = who or caller.unit
+            check_source_in_scope(caller, who)
         refusals = [
             *self.rpc.call("registry", "refusals", who=who),
             *self.rpc.call("tracking", "refusals", who=who),
@@ -160,41 +218,45 @@ class QueryServicer(pb_grpc.QueryServicer):
         return listing({"source": who, "count": len(refusals), "refusals": refusals})
 
 
-class AuditServicer(pb_grpc.AuditServicer):
-    def __init__(self, rpc: Rpc):
-        self.rpc = rpc
-
-    @answering
-    def GetHistory(self, request: pb.GetHistoryRequest, context: Context) -> Any:
+class AuditServicer(GuardedServicer, pb_grpc.AuditServicer):
+    @guarded(*READERS)
+    def GetHistory(self, request: pb.GetHistoryRequest, context: Context, caller: Caller) -> Any:
         code = checked_project_code(request.project_code)
+        check_project_of(self.rpc, caller, code)
         entries = merged_history(
             self.rpc.call("registry", "history", project_code=code),
             self.rpc.call("tracking", "history", project_code=code),
         )
         return pb.History(entries=[history_entry_to_proto(e) for e in entries])
 
-    @answering
-    def Verify(self, request: pb.VerifyRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def Verify(self, request: pb.VerifyRequest, context: Context, caller: Caller) -> Any:
+        check_everything(caller, "stores", "", "存储校验", "verifying the stores")
         return audit.verification(self.rpc)
 
-    @answering
-    def RebuildRanking(self, request: pb.RebuildRankingRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def RebuildRanking(
+        self, request: pb.RebuildRankingRequest, context: Context, caller: Caller
+    ) -> Any:
         quarter, as_of = checked_quarter(request.quarter), checked_moment(request.as_of)
+        check_everything(
+            caller, "quarter", quarter, f"重算 {quarter} 排名", f"rebuilding {quarter}"
+        )
         return audit.rebuild(self.rpc, quarter, as_of, ranking_to_proto)
 
-    @answering
-    def ReadLog(self, request: pb.ReadLogRequest, context: Context) -> Any:
+    @guarded(*READERS)
+    def ReadLog(self, request: pb.ReadLogRequest, context: Context, caller: Caller) -> Any:
         service = checked_log_service(request.service)
+        check_everything(
+            caller, "service", service, f"{service} 的原始日志", f"{service}'s raw log"
+        )
         return audit.log_page(self.rpc, service, request.start, request.limit)
 
 
-class OfficeServicer(pb_grpc.OfficeServicer):
-    def __init__(self, rpc: Rpc, auth: Authenticator | None = None):
-        self.rpc = rpc
-        self.auth = auth or Authenticator()
-
-    @answering
-    def PublishRanking(self, request: pb.PublishRankingRequest, context: Context) -> Any:
-        check_office(self.auth.caller(context))
+class OfficeServicer(GuardedServicer, pb_grpc.OfficeServicer):
+    @guarded(REVIEW)
+    def PublishRanking(
+        self, request: pb.PublishRankingRequest, context: Context, caller: Caller
+    ) -> Any:
         quarter = checked_quarter(request.quarter)
         return ranking_to_proto(self.rpc.call("scoring", "publish_ranking", quarter=quarter))

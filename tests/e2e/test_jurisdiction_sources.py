@@ -247,7 +247,10 @@ def test_the_office_lists_every_refusal_and_a_sender_only_its_own(system):
     assert {by_yichang["event_id"], by_county["event_id"]} <= everything
     yichang_sees = refused_ids(system, YICHANG)
     assert by_yichang["event_id"] in yichang_sees and by_county["event_id"] not in yichang_sees
-    assert refused_ids(system, YICHANG, source="county:420102") == yichang_sees  # its own only
+    with pytest.raises(grpc.RpcError) as denied:  # another 市州's county: outside its scope
+        refused_ids(system, YICHANG, source="county:420102")
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "[outside_read_scope]" in denied.value.details()
     assert refused_ids(system, OFFICE, source="county:420102") >= {by_county["event_id"]}
     assert by_yichang["event_id"] not in refused_ids(system, OFFICE, source="county:420102")
 

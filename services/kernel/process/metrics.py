@@ -1,5 +1,6 @@
-"""Prometheus metrics of one process: reports answered by outcome, request durations, and
-gauges sampled when scraped (the names are explained in deploy/README.md)."""
+"""Prometheus metrics of one process: reports answered by outcome, request durations, calls
+refused by an access rule, and gauges sampled when scraped (the names are explained in
+deploy/README.md)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.refused = Counter(
+            "zhaoshang_calls_refused",
+            "Calls refused PERMISSION_DENIED by an access rule (the gateway), by method and rule",
+            ["service", "method", "rule"],
+            registry=self.registry,
+        )
         self.registry.register(_Sampled(service, samplers))
 
     def record_outcomes(self, outcomes: Iterable[Mapping], reports: Iterable[Any] = ()) -> None:
@@ -63,6 +70,9 @@ class Metrics:
 
     def observe(self, entrypoint: str, seconds: float, failed: bool) -> None:
         self.latency.labels(self.service, entrypoint, "error" if failed else "ok").observe(seconds)
+
+    def record_refusal(self, method: str, rule: str) -> None:
+        self.refused.labels(self.service, method, rule).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
