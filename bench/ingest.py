@@ -100,6 +100,7 @@ def running_system() -> Iterator[BenchSystem]:
         "ZHAOSHANG_VAR": f"/tmp/{vhost}",
         "LOG_LEVEL": "WARNING",
         "METRICS_PORT": "0",
+        "GATEWAY_PLAINTEXT": "1",  # on loopback: the load generator's channels are plaintext
     }
     supervisor = Supervisor(env)
     try:

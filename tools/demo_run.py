@@ -49,10 +49,11 @@ def ranking_table(ranking: dict) -> str:
     return "\n".join(lines)
 
 
-def load_demo(target: str, quarter: str, api_keys: dict[str, str]) -> dict:
-    """Each system publishes its reports under its own key (`api_keys`: source -> key)."""
+def load_demo(client: GatewayClient, quarter: str, api_keys: dict[str, str]) -> dict:
+    """Each system publishes its reports under its own key (`api_keys`: source -> key) over
+    `client`, which calls as the office (TLS, as make run serves) and publishes the ranking."""
     reports = generate_demo(quarter)
-    with GatewayClient(target, api_key=api_keys["office"]) as client:
+    with client:
         outcomes: list[dict] = []
         for source, run in by_sender(reports):
             for start in range(0, len(run), BATCH):

@@ -6,8 +6,16 @@ all 17 市州 through the public Ingest API, has the office publish that quarter
 it, and keeps serving.
 
 Unless `GATEWAY_KEYS_FILE` names a keys file, every start issues fresh development API keys for
-every source (zhaoshang/keys.py): their hashes in `var/gateway-keys.yaml` for the
-gateway, the keys in `var/dev-api-keys.json` for the demo and local scripts.
+every source, for the auditor `auditor:dev` and, under `console-delegate`, a delegate key for
+the console (zhaoshang/keys.py): their hashes in `var/gateway-keys.yaml` for the gateway, the
+keys in `var/dev-api-keys.json` (name -> key) for the demo and local scripts. It creates no
+RabbitMQ users for the sources: a deployment does (README "Credentials and access").
+
+The gateway serves TLS. Unless `GATEWAY_TLS_CERT` names a certificate, it serves one for
+localhost, 127.0.0.1 and ::1 signed by a development CA made once under var/ (tools/devca.py):
+clients trust `var/dev-ca.pem`. With a certificate of its own, the supervisor's clients trust
+`ZHAOSHANG_CA_FILE` (else the system's roots); `GATEWAY_PLAINTEXT=1` serves plaintext on a
+loopback address. Once ready, it prints how to connect.
 """
 
 from __future__ import annotations
@@ -21,12 +29,14 @@ import time
 from pathlib import Path
 
 from amqp.exceptions import ChannelError
-from kombu import Connection
 
+from services.kernel.bus import broker
 from services.kernel.reference import reference
 from services.kernel.store.environment import var_dir
 from tools.broker import ThisMachine, ensure_broker
-from zhaoshang.keys import DEV_KEYS_FILE, dev_sources, issue_dev_keys
+from tools.devca import ensure_dev_tls
+from zhaoshang.client import GatewayClient, open_channel
+from zhaoshang.keys import DEV_API_KEYS, DEV_KEYS_FILE, dev_sources, issue_dev_keys
 
 NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -34,8 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def broker_answers(amqp_uri: str) -> bool:
+    # Outside the try: TLS settings that cannot work are an error, not a broker that is down.
+    connection = broker.connection(amqp_uri, connect_timeout=3)
     try:
-        with Connection(amqp_uri, connect_timeout=3) as connection:
+        with connection:
             connection.ensure_connection(max_retries=1)
         return True
     except Exception:
@@ -58,7 +70,10 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
         self.envs: dict[str, dict[str, str]] = {}  # a process's own settings, if any
-        self.api_keys: dict[str, str] = {}  # source -> development key, when issued here
+        # source (and auditor:dev, console-delegate) -> development key, when issued here
+        self.api_keys: dict[str, str] = {}
+        self.ca_file: Path | None = None  # the CA the gateway's certificate is checked against
+        self.plaintext = False  # the gateway serves plaintext (GATEWAY_PLAINTEXT=1, loopback)
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         """Start `name` (again); `env`, once given, is its environment from then on."""
@@ -77,6 +92,7 @@ class Supervisor:
         )
 
     def start_all(self) -> None:
+        self.serve_tls()
         if "GATEWAY_KEYS_FILE" not in self.env:
             self.api_keys = issue_dev_keys(var_dir(self.env), dev_sources(reference()))
             self.env["GATEWAY_KEYS_FILE"] = str(var_dir(self.env) / DEV_KEYS_FILE)
@@ -85,6 +101,29 @@ class Supervisor:
             module = f"services.{service}.service"
             self.start(service, [sys.executable, "-m", "nameko", "run", "--config", config, module])
         self.start("gateway", [sys.executable, "-m", "services.gateway.server"])
+
+    def serve_tls(self) -> None:
+        """The gateway's certificate: the development CA's, unless the environment names one
+        or asks for plaintext; and the CA this supervisor's clients trust."""
+        self.plaintext = self.env.get("GATEWAY_PLAINTEXT") == "1"
+        if self.plaintext:
+            return
+        if "GATEWAY_TLS_CERT" in self.env:
+            named = self.env.get("ZHAOSHANG_CA_FILE")
+            self.ca_file = Path(named) if named else None
+            return
+        ca, server = ensure_dev_tls(var_dir(self.env).resolve())
+        self.env.update(GATEWAY_TLS_CERT=str(server.cert), GATEWAY_TLS_KEY=str(server.key))
+        self.ca_file = ca.cert
+
+    def client(self, api_key: str | None = None) -> GatewayClient:
+        """A client of the gateway started here, calling with `api_key`."""
+        return GatewayClient(
+            self.env["GATEWAY_ADDRESS"],
+            api_key=api_key,
+            ca_file=self.ca_file,
+            plaintext=self.plaintext,
+        )
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
@@ -112,7 +151,7 @@ class Supervisor:
 def waiting_services(amqp_uri: str) -> list[str]:
     """The nameko services not consuming their RPC queue yet."""
     waiting = []
-    with Connection(amqp_uri, connect_timeout=3) as connection:
+    with broker.connection(amqp_uri, connect_timeout=3) as connection:
         for service in NAMEKO_SERVICES:
             channel = connection.channel()
             try:
@@ -132,7 +171,7 @@ def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0)
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, supervisor.ca_file, plaintext=supervisor.plaintext) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if dead := supervisor.dead():
@@ -148,6 +187,48 @@ def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0)
     raise SystemExit(
         f"the gateway did not become ready within {timeout:.0f}s: see {supervisor.logs}/"
     )
+
+
+def how_to_connect(supervisor: Supervisor, quarter: str) -> str:
+    """What a developer types to reach the gateway: grpcurl, Python, the files they need."""
+    target = supervisor.env["GATEWAY_ADDRESS"]
+    keys = shown_path(var_dir(supervisor.env) / DEV_API_KEYS) if supervisor.api_keys else None
+    ca = shown_path(supervisor.ca_file) if supervisor.ca_file else None
+    if supervisor.plaintext:
+        transport, grpcurl_tls, python_tls = "明文 / plaintext", ["-plaintext"], ["plaintext=True"]
+    else:
+        transport = f"TLS，CA 证书 / CA file {ca}" if ca else "TLS"
+        grpcurl_tls = [f"-cacert {ca}"] if ca else []
+        python_tls = [f'ca_file="{ca}"'] if ca else []
+    shell_key = f"$(jq -r .office {keys})" if keys else "<API key>"
+    python_key = f'json.load(open("{keys}"))["office"]' if keys else '"<API key>"'
+    grpcurl = [
+        "grpcurl",
+        *grpcurl_tls,
+        f'-H "x-api-key: {shell_key}"',
+        f'-d \'{{"quarter": "{quarter}"}}\'',
+        target,
+        "zhaoshang.v1.Query/GetRanking",
+    ]
+    client = ", ".join([f'"{target}"', *python_tls, f"api_key={python_key}"])
+    python = (
+        f"{shown_path(Path(sys.executable))} -c 'import json; from zhaoshang.client import "
+        f'GatewayClient; print(GatewayClient({client}).get_ranking("{quarter}")["hash"])\''
+    )
+    return "\n".join(
+        [
+            "连接方式 / how to connect:",
+            f"  网关 / gateway: {target}（{transport}）",
+            f"  开发密钥 / development keys: {keys or '—'}（报送系统 → 密钥 / source → key）",
+            f"  {' '.join(grpcurl)}",
+            f"  {python}",
+        ]
+    )
+
+
+def shown_path(path: Path) -> str:
+    """A path as the developer in the project's directory types it."""
+    return os.path.relpath(path) if Path(path).absolute().is_relative_to(Path.cwd()) else str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
             if not supervisor.api_keys:
                 print("演示需要开发密钥 / the demo needs development keys: unset GATEWAY_KEYS_FILE")
             else:
-                load_demo(target, args.quarter, supervisor.api_keys)
+                client = supervisor.client(supervisor.api_keys["office"])
+                load_demo(client, args.quarter, supervisor.api_keys)
+        print(how_to_connect(supervisor, args.quarter))
         print("Ctrl-C 停止 / Ctrl-C stops every service.")
         while not stopping:
             if revived := supervisor.revive():

@@ -6,7 +6,8 @@
     zhaoshang audit rebuild --quarter 2020Q3 --as-of 2020-10-15
                                                      the ranking from what was recorded by then
 
-The gateway is `GATEWAY_ADDRESS` (default 127.0.0.1:50051), the key `ZHAOSHANG_API_KEY`. A
+The gateway is `GATEWAY_ADDRESS` (default 127.0.0.1:50051), the key `ZHAOSHANG_API_KEY`, over
+TLS trusting `--ca-file` (default var/dev-ca.pem when it exists; zhaoshang/connection.py). A
 rebuild is done twice: by scoring on the server, and here, from the raw upstream logs read page
 by page (with a progress bar), so the auditor does not have to trust the server's arithmetic.
 Exit status: 0 all well, 1 a finding or a mismatch, 2 the gateway refused or could not be reached.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -30,6 +30,7 @@ from services.kernel.contract.ranking import Ranking, Rebuild
 from services.kernel.reference import Reference, reference
 from services.scoring.policy import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
+from zhaoshang import connection
 from zhaoshang.client import GatewayClient
 
 PAGE = 5000
@@ -139,7 +140,8 @@ def history(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int
         print(f"\n{number}. {moment_zh(entry['recorded_at'])}  {entry['service']}", file=out)
         print(
             f"   {TYPES_ZH.get(kind, kind)}（{kind}）· 发生日期 {entry['occurred_on']} · "
-            f"报送单位 {source_zh(entry['source'], ref)}",
+            f"报送单位 {source_zh(entry['source'], ref)}"
+            + (f" · 经办人 {entry['operator']}" if entry.get("operator") else ""),
             file=out,
         )
         print(f"   event_id {entry['event_id']}", file=out)
@@ -324,14 +326,7 @@ def report_rebuild(server: Rebuild, local: Ranking | None, out: TextIO) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="zhaoshang", description=__doc__.split("\n\n")[0])
-    root.add_argument(
-        "--gateway",
-        default=os.environ.get("GATEWAY_ADDRESS", "127.0.0.1:50051"),
-        help="host:port of the gRPC gateway (GATEWAY_ADDRESS)",
-    )
-    root.add_argument(
-        "--api-key", default=os.environ.get("ZHAOSHANG_API_KEY"), help="(ZHAOSHANG_API_KEY)"
-    )
+    connection.add_arguments(root)
     root.add_argument("--timeout", type=float, default=300.0, help="seconds per call")
     root.add_argument("--json", action="store_true", help="machine-readable output")
     groups = root.add_subparsers(dest="group", required=True)
@@ -367,7 +362,12 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
             print(f"--as-of {args.as_of}: {error}", file=sys.stderr)
             return 2
     try:
-        with GatewayClient(args.gateway, timeout=args.timeout, api_key=args.api_key) as client:
+        client = connection.connect(args, args.timeout)
+    except (OSError, ValueError) as error:  # a certificate file missing, or no key for it
+        print(f"TLS 设置有误 / TLS settings: {error}", file=sys.stderr)
+        return 2
+    try:
+        with client:
             return args.run(client, args, out)
     except grpc.RpcError as error:
         print(f"网关 {args.gateway} 拒绝或无法应答：{error.details()}", file=sys.stderr)

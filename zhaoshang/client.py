@@ -1,6 +1,6 @@
 """A small Python client of the gateway, for prefecture systems' scripts, operators and tests.
 
-    with GatewayClient("127.0.0.1:50051") as gateway:
+    with GatewayClient("127.0.0.1:50051", api_key=..., ca_file="var/dev-ca.pem") as gateway:
         outcomes = gateway.publish([{"event_id": ..., "type": "project.signed", ...,
                                      "payload": {"project_code": "WH-001",
                                                  "contract_investment": "25.5"}}])
@@ -8,11 +8,16 @@
 Values are plain dicts; failures other than "not found" raise `grpc.RpcError`. With
 `api_key`, every call carries the system's key (`x-api-key`, services/gateway/auth.py);
 `publish(..., api_key=...)` sends one batch under another system's key.
+
+The channel is TLS: the gateway's certificate is checked against `ca_file` (PEM; without it,
+the system's trusted roots), and with `cert_file` and `key_file` the client presents its own
+certificate (mutual TLS). `plaintext=True` only for a gateway serving plaintext on loopback.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -90,6 +95,7 @@ def entry_from_proto(entry: pb.HistoryEntry) -> dict:
         "occurred_on": entry.occurred_on,
         "recorded_at": entry.recorded_at,
         "payload": json.loads(entry.payload_json),
+        "operator": entry.operator or None,
     }
 
 
@@ -105,21 +111,47 @@ def _fields(message: Message) -> Any:
     }
 
 
+def open_channel(
+    target: str,
+    ca_file: str | Path | None = None,
+    cert_file: str | Path | None = None,
+    key_file: str | Path | None = None,
+    plaintext: bool = False,
+) -> grpc.Channel:
+    """A channel to the gateway: TLS trusting `ca_file` (else the system's roots), presenting
+    the client certificate `cert_file` with its `key_file` if given; plaintext only if asked."""
+    options = [
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ]
+    if plaintext:
+        return grpc.insecure_channel(target, options=options)
+    if bool(cert_file) != bool(key_file):
+        raise ValueError(
+            "cert_file 与 key_file 须同时给出（客户端证书及其私钥）/ "
+            "cert_file and key_file go together: a client certificate and its private key"
+        )
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=Path(ca_file).read_bytes() if ca_file else None,
+        private_key=Path(key_file).read_bytes() if key_file else None,
+        certificate_chain=Path(cert_file).read_bytes() if cert_file else None,
+    )
+    return grpc.secure_channel(target, credentials, options=options)
+
+
 class GatewayClient:
     def __init__(
         self,
         target: str = "127.0.0.1:50051",
         timeout: float | None = 60.0,
         api_key: str | None = None,
+        ca_file: str | Path | None = None,
+        cert_file: str | Path | None = None,
+        key_file: str | Path | None = None,
+        plaintext: bool = False,
     ):
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
+        self._channel = open_channel(target, ca_file, cert_file, key_file, plaintext)
         if api_key:
             self._channel = grpc.intercept_channel(self._channel, _WithApiKey(api_key))
         self._ingest = pb_grpc.IngestStub(self._channel)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.gateway.auth import default_keys_file
+from services.gateway.credentials import default_keys_file
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,18 @@ class Config:
     rpc_timeout: float = 30.0  # seconds to wait for a service's answer
     workers: int = 64  # gRPC worker threads: calls waiting to be grouped (grouping.py)
     grace: float = 10.0  # seconds in-flight calls get to finish on shutdown
-    # Per-source API keys (services/gateway/auth.py). None: no authentication, each report's
+    # The API keys file (services/gateway/credentials.py). None: no authentication, each report's
     # `source` is taken as stated — only for a gateway built in-process around fakes;
     # `from_env` always names a file (a missing file holds no keys: every call is refused).
     keys_file: str | None = None
     amqp_user_prefix: str = ""  # AMQP user `<prefix><source>` publishes as that source
+    # TLS (services/gateway/tls.py): the server's certificate chain and key, PEM files; with
+    # `tls_client_ca`, clients must present a certificate it signed. Without a certificate the
+    # gateway does not start, unless `plaintext` is asked for on a loopback address.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    plaintext: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -36,4 +43,8 @@ class Config:
             grace=float(env.get("GATEWAY_GRACE", default.grace)),
             keys_file=str(default_keys_file(env)),
             amqp_user_prefix=env.get("GATEWAY_AMQP_USER_PREFIX", default.amqp_user_prefix),
+            tls_cert=env.get("GATEWAY_TLS_CERT") or None,
+            tls_key=env.get("GATEWAY_TLS_KEY") or None,
+            tls_client_ca=env.get("GATEWAY_TLS_CLIENT_CA") or None,
+            plaintext=env.get("GATEWAY_PLAINTEXT", "0") == "1",
         )

@@ -2,7 +2,8 @@
 
 A plain grpcio server on real threads (no eventlet in this process), with gRPC health and
 server reflection, and the AMQP ingest consumer next to it (`python -m services.gateway.server`).
-The API itself is servicers.py; this module builds the server and runs the process.
+It serves TLS (tls.py): plaintext only when asked, on loopback. The API itself is servicers.py;
+this module builds the server and runs the process.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.gateway.amqp_ingest import DEAD_SUFFIX, INGEST_QUEUE, AmqpIngest
-from services.gateway.auth import AmqpUsers, Authenticator, KeyStore
+from services.gateway.auth import AmqpUsers, Authenticator
 from services.gateway.config import Config
+from services.gateway.credentials import KeyStore
 from services.gateway.ingest import Ingestor
 from services.gateway.rpc import NamekoRpc, Rpc
 from services.gateway.servicers import (
@@ -27,6 +29,7 @@ from services.gateway.servicers import (
     OfficeServicer,
     QueryServicer,
 )
+from services.gateway.tls import TlsSettingsError, listen
 from services.kernel.process.logs import configure_logging
 from services.kernel.process.metrics import Metrics
 from services.kernel.process.probes import broker_check, dead_letters, http_address, serve_http
@@ -47,6 +50,7 @@ def serve(
     ingestor: Ingestor | None = None,
 ) -> grpc.Server:
     """Build and start the gRPC server on `config.address`. The caller stops it.
+    Raises TlsSettingsError for TLS settings it will not serve with (tls.py).
 
     `ingestor`: the one the process's other transports share, so their calls group together.
     """
@@ -63,9 +67,9 @@ def serve(
     )
     counted = metrics.counting(ingestor or Ingestor(rpc, config.max_batch))
     pb_grpc.add_IngestServicer_to_server(IngestServicer(counted, auth), server)
-    pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc, auth), server)
-    pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc), server)
-    pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc, auth), server)
+    pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc, auth, metrics), server)
+    pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc, auth, metrics), server)
+    pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc, auth, metrics), server)
 
     health_servicer = health.HealthServicer()
     for name in ("", *SERVICES):
@@ -75,7 +79,7 @@ def serve(
         (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
 
-    port = server.add_insecure_port(config.address)  # raises when the address is taken
+    port = listen(server, config)  # raises when the address is taken
     server.start()
     log.info("gateway: gRPC on %s (port %d)", config.address, port)
     return server
@@ -88,7 +92,10 @@ def main() -> None:
     dead = dead_letters(config.amqp_uri, lambda: [INGEST_QUEUE + DEAD_SUFFIX])
     metrics = Metrics("gateway", dead)
     ingestor = Ingestor(rpc, config.max_batch)
-    server = serve(config, rpc, metrics, ingestor)
+    try:
+        server = serve(config, rpc, metrics, ingestor)
+    except TlsSettingsError as refused:
+        raise SystemExit(f"网关未启动 / gateway not started: {refused}") from None
     consumer = AmqpIngest(
         config.amqp_uri,
         metrics.counting(ingestor),

@@ -28,8 +28,8 @@ class RunningSystem:
         self._rabbit_users = RabbitUsers(env["AMQP_URI"], env["GATEWAY_AMQP_USER_PREFIX"])
 
     def client(self, source: str = "office") -> GatewayClient:
-        """A client calling as `source`, with its API key."""
-        return GatewayClient(self.target, api_key=self.api_keys[source])
+        """A client calling as `source`, with its API key, over TLS trusting make run's CA."""
+        return self.supervisor.client(self.api_keys[source])
 
     def rabbit_users(self, sources: list[str]) -> RabbitUsers:
         """RabbitMQ users publishing as `sources`; deleted when the system stops."""

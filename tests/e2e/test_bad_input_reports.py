@@ -24,7 +24,6 @@ from tests.e2e.lifecycle import (
     the_error,
     unique,
 )
-from zhaoshang.client import GatewayClient
 
 WUHAN, HONGSHAN = "pref:420100", "420111"
 TOMORROW_PLUS_TWO = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()
@@ -225,13 +224,13 @@ def test_an_oversized_batch_is_refused_whole_naming_the_limit(system):
 
 def test_a_missing_or_wrong_api_key_is_refused_and_nothing_is_stored(system):
     sent = proposal(unique("KEY"), WUHAN, HONGSHAN)
-    with GatewayClient(system.target) as anonymous, pytest.raises(grpc.RpcError) as missing:
+    with system.supervisor.client() as anonymous, pytest.raises(grpc.RpcError) as missing:
         anonymous.publish([sent])
     assert missing.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "x-api-key" in missing.value.details() and "api_key_missing" in missing.value.details()
 
     wrong_key = "zsk_" + uuid.uuid4().hex
-    with GatewayClient(system.target, api_key=wrong_key) as stranger:
+    with system.supervisor.client(wrong_key) as stranger:
         with pytest.raises(grpc.RpcError) as wrong:
             stranger.publish([sent])
         with pytest.raises(grpc.RpcError) as reading:

@@ -62,6 +62,7 @@ def zhaoshang(system, *argv: str) -> subprocess.CompletedProcess:
         **os.environ,
         "GATEWAY_ADDRESS": system.target,
         "ZHAOSHANG_API_KEY": system.api_keys["office"],
+        "ZHAOSHANG_CA_FILE": str(system.supervisor.ca_file),
     }
     return subprocess.run(
         [sys.executable, "-m", "zhaoshang.cli", *argv],

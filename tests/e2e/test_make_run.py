@@ -1,4 +1,5 @@
-"""`make run`'s supervisor as a terminal uses it: Ctrl-C stops every service once, cleanly."""
+"""`make run`'s supervisor as a terminal uses it: it says how to connect over TLS, and Ctrl-C
+stops every service once, cleanly."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.e2e.conftest import free_port
 pytestmark = [pytest.mark.rabbit, pytest.mark.timeout(180)]
 
 
-def test_ctrl_c_stops_every_service_once_and_cleanly(amqp_uri, tmp_path):
+def test_it_says_how_to_connect_and_ctrl_c_stops_every_service_once_and_cleanly(amqp_uri, tmp_path):
     var = tmp_path / "var"
     env = {
         **os.environ,
@@ -39,6 +40,11 @@ def test_ctrl_c_stops_every_service_once_and_cleanly(amqp_uri, tmp_path):
     while not any("Ctrl-C" in line for line in output):
         assert run.poll() is None and time.monotonic() < deadline, "".join(output)
         output.append(run.stdout.readline())
+
+    printed = "".join(output)  # how to connect: make run's CA, its keys, grpcurl, Python
+    ca = var.resolve() / "dev-ca.pem"
+    assert ca.exists() and f"grpcurl -cacert {ca}" in printed
+    assert "x-api-key" in printed and f'ca_file="{ca}"' in printed
 
     os.killpg(run.pid, signal.SIGINT)
     assert run.wait(60) == 0

@@ -69,6 +69,7 @@ def faulty_system(postgres_env, amqp_uri, tmp_path) -> Iterator[FaultySystem]:
         "ZHAOSHANG_VAR": str(tmp_path / "var"),
         "LOG_LEVEL": "WARNING",
         "METRICS_PORT": "0",  # any free port: another system may be running on this machine
+        "GATEWAY_PLAINTEXT": "1",  # on loopback: the load generator's channels are plaintext
     }
     supervisor = Supervisor(env)
     supervisor.start_all()  # issues an API key for every source

@@ -95,14 +95,15 @@ def services():
 @pytest.fixture
 def target(services):
     address = f"127.0.0.1:{free_port()}"
-    server = serve(Config(address=address, max_batch=5), rpc=services)
+    # Plaintext, asked for on loopback: TLS itself is test_gateway_tls.py's.
+    server = serve(Config(address=address, max_batch=5, plaintext=True), rpc=services)
     yield address
     server.stop(grace=None)
 
 
 @pytest.fixture
 def gateway(target):
-    with GatewayClient(target, timeout=10) as client:
+    with GatewayClient(target, timeout=10, plaintext=True) as client:
         yield client
 
 

@@ -250,7 +250,7 @@ class AcceptingServices:
 
 def test_the_gateway_counts_outcomes_times_grpc_calls_and_needs_its_broker_to_be_ready():
     metrics = Metrics("gateway")
-    config = Config(address=f"127.0.0.1:{free_port()}")
+    config = Config(address=f"127.0.0.1:{free_port()}", plaintext=True)
     server = serve(config, AcceptingServices(), metrics)
     nobody = f"amqp://guest:guest@127.0.0.1:{free_port()}/"  # nothing listens there
     probes = serve_http(("127.0.0.1", 0), metrics, {"broker": broker_check(nobody, timeout=1)})
