@@ -53,6 +53,7 @@ CLUSTER_SCOPED = {
     "RuntimeClass",
     "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration",
+    "ClusterIssuer",  # cert-manager
 }
 # Strategic-merge keys of the list fields we patch (from the Kubernetes API types).
 MERGE_KEYS = {

@@ -1,7 +1,8 @@
 """deploy/ validated offline: the Kustomize overlays render, every object is valid against the
 Kubernetes schemas (kubernetes-validate) or its operator's CRD schema (deploy/schemas), checkov
 finds nothing that deploy/checkov.yaml does not explain, hadolint passes the Dockerfile, and the
-compose file runs every service against RabbitMQ and PostgreSQL."""
+compose file runs every service against RabbitMQ and PostgreSQL, published on loopback only.
+Least privilege and TLS: tests/unit/test_deploy_security.py."""
 
 from __future__ import annotations
 
@@ -9,23 +10,30 @@ import json
 import shutil
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.render import KustomizeError, render
+from deploy.render import BUILT_IN_GROUPS, KustomizeError, render
 from services.kernel.bus.queues import consumer_queue
+from tests.deploy_manifests import (
+    DEPLOY,
+    OVERLAYS,
+    ROOT,
+    SERVICES,
+    STORES,
+    container,
+    crd_errors,
+    crd_schemas,
+    objects,
+    rendered,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
-OVERLAYS = ("dev", "prod")
-SERVICES = ("registry", "tracking", "scoring", "notify", "gateway")
 AUTOSCALED = {"gateway", "registry", "tracking"}
 CONSUMED = [
+    ("registry", "tracking"),
     ("scoring", "registry"),
     ("scoring", "tracking"),
     ("notify", "scoring"),
@@ -33,36 +41,6 @@ CONSUMED = [
 ]
 KUBERNETES_VERSION = "1.33.0"
 CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"
-
-
-@cache
-def rendered(overlay: str) -> tuple[dict, ...]:
-    return tuple(render(DEPLOY / "k8s" / "overlays" / overlay))
-
-
-def objects(overlay: str, kind: str) -> dict[str, dict]:
-    return {o["metadata"]["name"]: o for o in rendered(overlay) if o["kind"] == kind}
-
-
-def container(deployment: dict) -> dict:
-    (only,) = deployment["spec"]["template"]["spec"]["containers"]
-    return only
-
-
-@cache
-def crd_schemas() -> dict[tuple[str, str], dict]:
-    schemas = {}
-    for path in (DEPLOY / "schemas").glob("*.json"):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        key = (schema["properties"]["apiVersion"]["const"], schema["properties"]["kind"]["const"])
-        schemas[key] = schema
-    return schemas
-
-
-def crd_errors(obj: dict) -> list[str]:
-    schema = crd_schemas()[(obj["apiVersion"], obj["kind"])]
-    return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(obj)]
 
 
 # --- what operators rely on ---------------------------------------------------------------------
@@ -91,27 +69,6 @@ def test_every_service_runs_the_one_image_with_probes_limits_and_a_restricted_co
         assert {"/tmp", "/app/var"} <= mounts  # the only writable places
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_services_read_the_credentials_the_operators_create(overlay):
-    (rabbit,) = objects(overlay, "RabbitmqCluster")
-    (postgres,) = objects(overlay, "Cluster")
-    broker_secret, store_secret = f"{rabbit}-default-user", f"{postgres}-app"
-    for name, deployment in objects(overlay, "Deployment").items():
-        env = {e["name"]: e for e in container(deployment)["env"]}
-        refs = {
-            (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
-            for e in env.values()
-            if "valueFrom" in e
-        }
-        assert {(broker_secret, k) for k in ("username", "password", "host", "port")} <= refs
-        assert env["AMQP_URI"]["value"].startswith("amqp://$(RABBITMQ_USERNAME):")
-        if name != "gateway":
-            keys = ("username", "password", "host", "port", "dbname")
-            assert {(store_secret, k) for k in keys} <= refs
-        config = container(deployment)["envFrom"][0]["configMapRef"]["name"]
-        assert config in objects(overlay, "ConfigMap")
-
-
 def test_production_runs_replicated_engines_and_scales_the_stateless_services():
     (rabbit,) = objects("prod", "RabbitmqCluster").values()
     (postgres,) = objects("prod", "Cluster").values()
@@ -120,7 +77,7 @@ def test_production_runs_replicated_engines_and_scales_the_stateless_services():
         assert consumer_queue(consumer, upstream).queue_arguments["x-queue-type"] == "quorum"
     assert postgres["spec"]["instances"] == 3
     schemas = postgres["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
-    assert all(any(f"SCHEMA IF NOT EXISTS {s} " in sql for sql in schemas) for s in SERVICES[:4])
+    assert all(any(f"SCHEMA IF NOT EXISTS {s} " in sql for sql in schemas) for s in STORES)
     assert set(objects("prod", "HorizontalPodAutoscaler")) == AUTOSCALED
     assert set(objects("prod", "PodDisruptionBudget")) == {*SERVICES, "rabbitmq"}
     # scoring and notify: an active consumer and a hot standby, replaced one at a time; notify
@@ -148,14 +105,16 @@ def test_the_gateway_alone_accepts_connections_and_everyone_reaches_only_the_eng
         rules = (r for name in names for r in policies[name]["spec"].get("egress", []))
         return {port["port"] for rule in rules for port in rule["ports"]}
 
-    everyone = [name for name in policies if name != "notify-egress-delivery"]
-    assert egress_ports(*everyone) == {5672, 5432, 53}
+    engines = ("rabbitmq-ingress", "postgres-ingress")  # test_deploy_security.py checks these
+    ours = {name: policy for name, policy in policies.items() if name not in engines}
+    everyone = [name for name in ours if name != "notify-egress-delivery"]
+    assert egress_ports(*everyone) == {5671, 5432, 53}  # AMQP over TLS only
     delivery = policies["notify-egress-delivery"]["spec"]
     assert delivery["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "notify"}
     assert egress_ports("notify-egress-delivery") == {25, 465, 587, 443}  # SMTP and webhooks
     ingress_ports = {
         port["port"]
-        for policy in policies.values()
+        for policy in ours.values()
         for rule in policy["spec"].get("ingress", [])
         for port in rule["ports"]
     }
@@ -170,8 +129,9 @@ def test_the_gateway_alone_accepts_connections_and_everyone_reaches_only_the_eng
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_rendered_object_is_valid_against_its_schema(overlay):
     for obj in rendered(overlay):
-        if obj["apiVersion"].startswith(("rabbitmq.com/", "postgresql.cnpg.io/")):
-            assert crd_errors(obj) == [], obj["kind"]
+        if obj["apiVersion"] not in BUILT_IN_GROUPS:  # an operator's kind: it needs a schema here
+            assert (obj["apiVersion"], obj["kind"]) in crd_schemas(), obj["kind"]
+            assert crd_errors(obj) == [], (obj["kind"], obj["metadata"]["name"])
         else:  # strict: a field Kubernetes does not know fails too
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
@@ -290,7 +250,7 @@ def test_the_image_command_selects_the_service():
 def test_compose_runs_every_service_against_rabbitmq_and_postgres():
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
-    assert set(services) == {*SERVICES, "rabbitmq", "postgres"}
+    assert set(services) == {*SERVICES, "rabbitmq", "postgres", "tls"}
     ports = set()
     for name in SERVICES:
         service = services[name]
@@ -304,3 +264,19 @@ def test_compose_runs_every_service_against_rabbitmq_and_postgres():
         assert "healthcheck" in service and service["read_only"] is True
         assert service["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     assert len(ports) == len(SERVICES)
+
+
+def test_compose_publishes_on_loopback_only_and_the_gateway_serves_tls():
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))[
+        "services"
+    ]
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published and all(port.startswith("127.0.0.1:") for port in published)
+    gateway = services["gateway"]
+    assert gateway["depends_on"]["tls"]["condition"] == "service_completed_successfully"
+    (mount,) = gateway["volumes"]
+    volume, directory, mode = mount.split(":")
+    assert (volume, mode) == ("tls", "ro") and f"{volume}:/tls" in services["tls"]["volumes"]
+    for variable in ("GATEWAY_TLS_CERT", "GATEWAY_TLS_KEY"):
+        assert gateway["environment"][variable].startswith(directory + "/dev-server")
+    assert "ensure_dev_tls(Path('/tls'))" in " ".join(services["tls"]["command"])
