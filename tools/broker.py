@@ -8,7 +8,6 @@ give it a fake one).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import socket
@@ -17,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
+
+from services.kernel.loopback import is_loopback
 
 AMQP_PORT = 5672
 START_TIMEOUT = 60.0  # seconds for a started RabbitMQ to open its port
@@ -39,22 +40,13 @@ def broker_address(amqp_uri: str) -> tuple[str, int]:
     return parts.hostname or "localhost", parts.port or AMQP_PORT
 
 
-def is_local(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def ensure_broker(amqp_uri: str, machine: Machine, say: Callable[[str], None]) -> bool:
     """True once something answers at AMQP_URI's host and port, having started (and, as root,
     installed) a local RabbitMQ if need be; False, having said what to run, if it could not."""
     host, port = broker_address(amqp_uri)
     if machine.answers(host, port):
         return True
-    if not is_local(host):
+    if not is_loopback(host):
         say(
             f"{host}:{port} 上的 RabbitMQ 未响应；它不在本机，请在那台机器上启动它。\n"
             f"No RabbitMQ answers at {host}:{port}, which is not this machine: start it there."

@@ -11,7 +11,6 @@ Plaintext only when asked (`GATEWAY_PLAINTEXT=1`) and only on a loopback address
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 
 from services.gateway.config import Config
 from services.gateway.errors import GatewayProblem
+from services.kernel.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def peer_source(context: grpc.ServicerContext) -> str | None:
 def listen(server: grpc.Server, config: Config) -> int:
     """Bind `config.address` with TLS, or in plaintext when asked and on loopback; the port."""
     if config.plaintext:
-        if not is_loopback(config.address):
+        if not binds_loopback(config.address):
             raise TlsSettingsError(
                 PLAINTEXT,
                 config.address,
@@ -76,15 +76,9 @@ def listen(server: grpc.Server, config: Config) -> int:
     return port
 
 
-def is_loopback(address: str) -> bool:
+def binds_loopback(address: str) -> bool:
     """Whether a `host:port` binds loopback only: 127.0.0.0/8, ::1 or the name localhost."""
-    host = address.rpartition(":")[0].removeprefix("[").removesuffix("]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(address.rpartition(":")[0])
 
 
 class ServedFiles:

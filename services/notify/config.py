@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from services.kernel.contract.errors import SettingInvalid
+from services.kernel.loopback import is_loopback
 from services.kernel.reference import Reference
 from services.notify.domain import EMAIL, WEBHOOK
 from services.notify.notices import OFFICE
@@ -142,15 +142,6 @@ def _file(environ: Mapping[str, str], variable: str) -> str:
     if path and not Path(path).is_file():
         raise SettingInvalid(variable, path, "file_exists", "文件不存在", "no such file")
     return path
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _days(text: str) -> tuple[int, ...]:

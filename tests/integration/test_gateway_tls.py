@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from services.gateway.config import Config
 from services.gateway.server import SERVICES, serve
-from services.gateway.tls import TlsSettingsError, is_loopback
+from services.gateway.tls import TlsSettingsError, binds_loopback
 from tests.e2e.conftest import free_port
 from tests.e2e.lifecycle import proposal, unique
 from tools.devca import LOCAL_NAMES, SERVER_NAME, Issued, ensure_dev_tls, issue
@@ -216,7 +216,7 @@ def test_plaintext_is_refused_on_an_address_that_is_not_loopback(gateway, addres
         gateway.start(address=address, plaintext=True)
     assert (refused.value.field, refused.value.value) == ("GATEWAY_PLAINTEXT", address)
     assert refused.value.rule == "plaintext_loopback_only"
-    assert not is_loopback(address)
+    assert not binds_loopback(address)
 
 
 def test_plaintext_asked_for_on_loopback_is_served(gateway):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.gateway.config import Config
-from services.gateway.tls import is_loopback
+from services.gateway.tls import binds_loopback
 from tools.run import Supervisor, how_to_connect
 from zhaoshang.client import open_channel
 from zhaoshang.connection import default_ca_file
@@ -38,7 +38,7 @@ def test_plaintext_is_only_what_gateway_plaintext_1_asks_for(value, plaintext):
     "address", ["127.0.0.1:50051", "127.8.9.10:1", "[::1]:50051", "localhost:50051"]
 )
 def test_loopback_addresses_may_serve_plaintext(address):
-    assert is_loopback(address)
+    assert binds_loopback(address)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_loopback_addresses_may_serve_plaintext(address):
     ["0.0.0.0:50051", "[::]:50051", ":50051", "10.1.2.3:50051", "gateway:50051", "unix:/tmp/s"],
 )
 def test_every_other_address_may_not(address):
-    assert not is_loopback(address)
+    assert not binds_loopback(address)
 
 
 def test_the_command_line_trusts_the_named_ca_else_make_runs_when_there(tmp_path):
