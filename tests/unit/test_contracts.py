@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.kernel.contract import ids
-from services.kernel.contract.errors import FieldError, ReportInvalid, error
+from services.kernel.contract.errors import ReportInvalid, error
 from services.kernel.contract.fields import credit_code_check_character
 from services.kernel.contract.report import Report, validate_report
 from services.kernel.contract.schemas import PAYLOADS
@@ -24,124 +21,22 @@ from services.kernel.contract.vocabulary import (
     REGION_ROLES,
 )
 from services.kernel.reference import reference
-
-TODAY = date(2020, 9, 15)
-HUAWEI_CREDIT_CODE = "914403001922038216"  # 华为技术有限公司, a published code
-WUHAN, JIANG_AN = "420100", "420102"  # 武汉市 and its county-level 江岸区
-
-VALID_PAYLOADS: dict[str, dict[str, Any]] = {
-    "project.proposed": {
-        "project_code": "WH-2020-001",
-        "name": "长江存储二期",
-        "investor": {
-            "name": "紫光集团",
-            "origin": "CN-11",
-            "fortune_global_500": False,
-            "china_top_500": True,
-        },
-        "industry": "integrated_circuit",
-        "region": JIANG_AN,
-        "total_investment": "25.5",
-        "categories": ["new_infrastructure"],
-        "channel": "platform_event",
-    },
-    "project.tracking_started": {"project_code": "WH-2020-001"},
-    "project.signed": {"project_code": "WH-2020-001", "contract_investment": "24"},
-    "project.assigned": {
-        "project_code": "WH-2020-001",
-        "leader": "张三",
-        "task_force": "长江存储二期专班",
-        "plan": "一月完成用地，三月开工",
-    },
-    "project.corrected": {
-        "project_code": "WH-2020-001",
-        "changes": {"total_investment": "30", "region": WUHAN},
-        "reason": "投资额核实后调整",
-    },
-    "project.withdrawn": {"project_code": "WH-2020-001", "reason": "投资方撤资"},
-    "project.company_registered": {
-        "project_code": "WH-2020-001",
-        "credit_code": HUAWEI_CREDIT_CODE,
-        "company_name": "长江存储二期有限公司",
-    },
-    "project.construction_started": {"project_code": "WH-2020-001", "kind": "construction"},
-    "project.production_started": {"project_code": "WH-2020-001"},
-    "project.capital_arrived": {"project_code": "WH-2020-001", "amount": "3.25"},
-    "milestone.retracted": {
-        "milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10",
-        "reason": "重复报送",
-    },
-    "milestone.verified": {"milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10"},
-    "milestone.rejected": {
-        "milestone_event_id": "0b6e3c1e-5f1a-4c55-9a43-2d8f1f7b9a10",
-        "reason": "到资凭证不全",
-    },
-    "leader.appointed": {
-        "leader_id": "wuhan-mayor",
-        "name": "李四",
-        "unit": WUHAN,
-        "role": "principal",
-    },
-    "leader.trip_completed": {
-        "leader_id": "wuhan-mayor",
-        "destination": "广东省深圳市",
-        "departed_on": "2020-09-01",
-        "returned_on": "2020-09-03",
-        "companies_met": ["华为技术有限公司", "腾讯科技（深圳）有限公司"],
-    },
-    "promotion.event_held": {
-        "unit": WUHAN,
-        "target_region": "greater_bay_area",
-        "title": "2020 武汉—粤港澳大湾区招商推介会",
-    },
-    "task.completed": {"task_id": "set_up_leading_group", "unit": JIANG_AN},
-    "matter.progress_reported": {
-        "matter_id": "guangdong-01",
-        "unit": "dept:fagai",
-        "progress": "已召开专题协调会",
-        "status": "in_progress",
-    },
-    "policy.adopted": {
-        "version": "2020.1",
-        "effective_from": "2020Q3",
-        "policy": {"weights": {"registrations": 15, "capital": 25}, "summons_bottom": 3},
-    },
-}
+from tests.contract_examples import (
+    HUAWEI_CREDIT_CODE,
+    JIANG_AN,
+    TODAY,
+    VALID_PAYLOADS,
+    WUHAN,
+    raw_report,
+    rejection,
+    the_error,
+)
 
 
 @pytest.fixture
 def make_report():
     """A valid raw report of `type`; keyword arguments replace payload fields."""
-
-    def make(type: str, **payload_overrides: Any) -> dict[str, Any]:
-        payload = {**copy.deepcopy(VALID_PAYLOADS[type]), **payload_overrides}
-        return {
-            "event_id": str(uuid.uuid4()),
-            "type": type,
-            "source": "pref:420100",
-            "occurred_on": "2020-09-10",
-            "schema_version": 1,
-            "payload": payload,
-        }
-
-    return make
-
-
-def rejection(raw: Any) -> list[FieldError]:
-    with pytest.raises(ReportInvalid) as caught:
-        validate_report(raw, today=TODAY)
-    return caught.value.errors
-
-
-def the_error(raw: Any) -> FieldError:
-    """The one error `raw` is refused with; its Chinese message names the field and the value."""
-    errors = rejection(raw)
-    assert len(errors) == 1, errors
-    found = errors[0]
-    assert found.field in found.message_zh
-    assert found.value in found.message_zh
-    assert found.field in found.message_en
-    return found
+    return raw_report
 
 
 # What passes ---------------------------------------------------------------------------------
@@ -232,11 +127,6 @@ def test_a_credit_code_with_the_right_check_digit_is_accepted(make_report, code)
     assert validate_report(raw, today=TODAY).payload["credit_code"] == code
 
 
-def test_a_report_dated_tomorrow_is_within_the_tolerance(make_report):
-    raw = {**make_report("project.signed"), "occurred_on": "2020-09-16"}
-    assert validate_report(raw, today=TODAY).occurred_on == date(2020, 9, 16)
-
-
 def test_the_leader_roles_are_those_of_the_reference_data():
     roles = reference().leader_roles
     assert set(REGION_ROLES + DEPARTMENT_ROLES) == set(roles)
@@ -258,39 +148,6 @@ def test_a_region_that_is_not_a_six_digit_code_is_refused(make_report):
     assert (found.field, found.rule) == ("payload.region", "region_code_format")
 
 
-@pytest.mark.parametrize("amount", ["-3", "0", "0.0000"])
-def test_a_zero_or_negative_investment_is_refused(make_report, amount):
-    found = the_error(make_report("project.proposed", total_investment=amount))
-    assert (found.field, found.rule) == ("payload.total_investment", "must_be_positive")
-
-
-@pytest.mark.parametrize("amount", ["abc", "NaN", "Infinity", "1e3", "25.", "２５", " 25", ""])
-def test_an_investment_that_is_not_a_decimal_is_refused(make_report, amount):
-    found = the_error(make_report("project.proposed", total_investment=amount))
-    assert (found.field, found.rule) == ("payload.total_investment", "not_a_decimal")
-
-
-@pytest.mark.parametrize("amount", [25.5, 25])
-def test_money_sent_as_a_json_number_is_refused_with_an_example_string(make_report, amount):
-    found = the_error(make_report("project.capital_arrived", amount=amount))
-    assert (found.field, found.rule, found.value) == (
-        "payload.amount",
-        "decimal_string_required",
-        str(amount),
-    )
-    assert '"25.5"' in found.message_zh
-
-
-def test_money_with_more_than_four_decimal_places_is_refused(make_report):
-    found = the_error(make_report("project.signed", contract_investment="1.00001"))
-    assert (found.field, found.rule) == ("payload.contract_investment", "too_many_decimal_places")
-
-
-def test_an_amount_sent_in_yuan_instead_of_yi_yuan_is_refused(make_report):
-    found = the_error(make_report("project.capital_arrived", amount="2550000000"))
-    assert (found.field, found.rule) == ("payload.amount", "amount_too_large")
-
-
 def test_a_credit_code_with_a_wrong_check_digit_is_refused(make_report):
     wrong = HUAWEI_CREDIT_CODE[:17] + "7"
     found = the_error(make_report("project.company_registered", credit_code=wrong))
@@ -308,31 +165,6 @@ def test_a_credit_code_of_the_wrong_shape_is_refused(make_report, code):
 
 def test_the_check_character_follows_gb_32100():
     assert credit_code_check_character(HUAWEI_CREDIT_CODE[:17]) == "6"
-
-
-def test_a_report_dated_beyond_tomorrow_is_refused(make_report):
-    raw = {**make_report("project.signed"), "occurred_on": "2020-09-17"}
-    found = the_error(raw)
-    assert (found.field, found.rule) == ("occurred_on", "occurred_in_future")
-    assert "2020-09-15" in found.message_zh
-
-
-def test_a_report_dated_before_the_plan_year_is_refused(make_report):
-    found = the_error({**make_report("project.signed"), "occurred_on": "2019-12-31"})
-    assert (found.field, found.rule) == ("occurred_on", "before_plan_year")
-
-
-@pytest.mark.parametrize("day", ["2020-02-30", "20200910", "2020-9-10", "2020-09-10T08:00:00"])
-def test_a_date_that_is_not_an_iso_date_is_refused(make_report, day):
-    found = the_error({**make_report("project.signed"), "occurred_on": day})
-    assert (found.field, found.rule) == ("occurred_on", "date_format")
-
-
-def test_the_default_today_is_the_date_in_shanghai(make_report):
-    raw = {**make_report("project.signed"), "occurred_on": "2999-01-01"}
-    with pytest.raises(ReportInvalid) as caught:
-        validate_report(raw)
-    assert caught.value.errors[0].rule == "occurred_in_future"
 
 
 def test_an_unknown_event_type_is_refused(make_report):
@@ -383,13 +215,6 @@ def test_an_unknown_field_inside_the_investor_is_refused(make_report):
 def test_a_sending_system_that_is_not_known_is_refused(make_report, source):
     found = the_error({**make_report("project.signed"), "source": source})
     assert (found.field, found.rule, found.value) == ("source", "unknown_source", source)
-
-
-def test_a_trip_that_returns_before_it_departed_is_refused(make_report):
-    raw = make_report("leader.trip_completed", departed_on="2020-09-03", returned_on="2020-09-01")
-    found = the_error(raw)
-    assert (found.field, found.rule) == ("payload.returned_on", "returned_before_departed")
-    assert "2020-09-03" in found.message_zh
 
 
 @pytest.mark.parametrize("destination", ["湖北省宜昌市", "CN-42", "420500"])
@@ -480,8 +305,9 @@ def test_a_blank_name_is_refused(make_report):
     assert (found.field, found.rule) == ("payload.leader", "blank")
 
 
-def test_a_milestone_must_be_named_by_its_uuid(make_report):
-    found = the_error(make_report("milestone.verified", milestone_event_id="42"))
+@pytest.mark.parametrize("sent", ["42", "１" * 32, "0" * 31 + "_1"])
+def test_a_milestone_must_be_named_by_its_uuid(make_report, sent):
+    found = the_error(make_report("milestone.verified", milestone_event_id=sent))
     assert (found.field, found.rule) == ("payload.milestone_event_id", "uuid_format")
 
 
@@ -574,9 +400,3 @@ def test_ids_derived_from_the_same_key_are_the_same_aggregate():
     assert ids.receipt_id(event_id) == ids.receipt_id(str(event_id).upper())
     assert ids.project_id("WH-1") == ids.project_id("WH-1") != ids.milestones_id("WH-1")
     assert ids.leader_id("wuhan-mayor").version == 5
-
-
-def test_tomorrow_in_shanghai_is_accepted_by_default(make_report):
-    tomorrow = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
-    raw = {**make_report("project.signed"), "occurred_on": tomorrow.isoformat()}
-    assert validate_report(raw).occurred_on == tomorrow

@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from services.kernel.contract.characters import printable
+
 VALUE_WIDTH = 80  # characters of a value repeated in an error
 
 
@@ -38,14 +40,20 @@ def clip(text: str) -> str:
 
 
 def shown(value: Any) -> str:
-    """A value as the sender wrote it: strings quoted, numbers bare (so 25.5 and "25.5" differ)."""
-    return clip(json.dumps(value, ensure_ascii=False, default=str))
+    """A value as the sender wrote it: strings quoted, numbers bare (so 25.5 and "25.5" differ);
+    odd characters escaped (characters.py), and never an exception, whatever the value."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # an integer of thousands of digits, a cycle, depth
+        text = f"<{type(value).__name__}>"
+    return clip(printable(text))
 
 
 def error(field: str, value: Any, rule: str, zh: str, en: str) -> FieldError:
-    """A FieldError; `value` is kept as text, at most VALUE_WIDTH characters."""
+    """A FieldError; `value` is kept as text, at most VALUE_WIDTH characters, and every text
+    safe to encode and show (characters.printable)."""
     text = value if isinstance(value, str) else shown(value)
-    return FieldError(field, clip(text), rule, zh, en)
+    return FieldError(printable(field), clip(printable(text)), rule, printable(zh), printable(en))
 
 
 class Problem(Exception):

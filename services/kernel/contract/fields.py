@@ -8,7 +8,6 @@ at import.
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from collections.abc import Mapping
@@ -19,6 +18,8 @@ from typing import Any, ClassVar
 
 from marshmallow import fields
 
+from services.kernel.contract.calendar import quarter_of
+from services.kernel.contract.characters import has_visible, normalised, odd_character
 from services.kernel.contract.errors import shown
 from services.kernel.contract.lookups import is_known_source, lookups
 from services.kernel.contract.messages import (
@@ -32,7 +33,10 @@ from services.kernel.contract.messages import (
 )
 from services.kernel.contract.vocabulary import (
     AMOUNT_PLACES,
+    EARLIEST_DATE,
+    LONG_TEXT,
     MAX_AMOUNT,
+    MAX_DECIMAL_LENGTH,
     SCHEMA_VERSION,
     SHORT_TEXT,
 )
@@ -71,16 +75,31 @@ class _Field(fields.Field):
 
 
 class Text(_Field):
-    def __init__(self, max_length: int = SHORT_TEXT, **kwargs: Any):
+    """Text a reader will see: no odd characters (characters.py), something visible, at most
+    `max_length` characters once NFC-normalised, as it is stored and hashed."""
+
+    def __init__(self, max_length: int = SHORT_TEXT, multiline: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.max_length = max_length
+        self.multiline = multiline
 
     def _check(self, value: str) -> str:
+        odd = odd_character(value, self.multiline)
+        if odd is not None:
+            raise broken(odd.rule, **odd.params())
+        value = normalised(value)
         if not value.strip():
             raise broken("blank")
+        if not has_visible(value):
+            raise broken("zero_width_only")
         if len(value) > self.max_length:
             raise broken("too_long", max=self.max_length)
         return value
+
+
+def LongText(**kwargs: Any) -> Text:
+    """A reason, a plan, a progress note: LONG_TEXT characters, newlines and tabs allowed."""
+    return Text(LONG_TEXT, multiline=True, **kwargs)
 
 
 class Flag(_Field):
@@ -183,9 +202,13 @@ class Source(_Field):
 
 
 class Decimal100M(_Field):
-    """An amount in 亿元 (100 million yuan), sent as a decimal string, loaded as a Decimal."""
+    """An amount in 亿元 (100 million yuan), sent as a decimal string, loaded as a Decimal.
 
-    pattern = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+    Its length and decimal places are read off the text before any arithmetic: nothing is
+    rounded (a Decimal operation would round to 28 digits) and no length overflows.
+    """
+
+    pattern = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -193,25 +216,26 @@ class Decimal100M(_Field):
         return super()._deserialize(value, attr, data, **kwargs)
 
     def _check(self, value: str) -> Decimal:
-        if self.pattern.fullmatch(value) is None:
+        if len(value) > MAX_DECIMAL_LENGTH:
+            raise broken("too_long", max=MAX_DECIMAL_LENGTH)
+        parts = self.pattern.fullmatch(value)
+        if parts is None:
             raise broken("not_a_decimal")
-        amount = Decimal(value).normalize()
-        if amount <= 0:
+        sign, whole, fraction = parts[1], parts[2].lstrip("0"), (parts[3] or "").rstrip("0")
+        if sign or not (whole or fraction):
             raise broken("must_be_positive")
-        exponent = int(amount.as_tuple().exponent)  # finite: the pattern admits no NaN, Infinity
-        if -exponent > AMOUNT_PLACES:
+        if len(fraction) > AMOUNT_PLACES:
             raise broken("too_many_decimal_places", places=AMOUNT_PLACES)
+        amount = Decimal(f"{whole or 0}.{fraction}" if fraction else whole)  # exact
         if amount > MAX_AMOUNT:
             raise broken("amount_too_large", max=MAX_AMOUNT)
-        return amount if exponent <= 0 else amount.quantize(Decimal(1))
+        return amount
 
 
 class IsoDate(_Field):
-    pattern = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+    """A business date, from EARLIEST_DATE on (how late: report.py, which knows today)."""
 
-    def __init__(self, earliest: date | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.earliest = earliest
+    pattern = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
     def _check(self, value: str) -> date:
         try:
@@ -220,13 +244,30 @@ class IsoDate(_Field):
             day = None
         if day is None:
             raise broken("date_format")
-        if self.earliest is not None and day < self.earliest:
-            raise broken("before_plan_year", earliest=self.earliest.isoformat())
+        if day < EARLIEST_DATE:
+            raise broken("before_earliest_date", earliest=EARLIEST_DATE.isoformat())
         return day
+
+
+class Quarter(_Field):
+    """A quarter such as "2020Q3", from the quarter of EARLIEST_DATE on."""
+
+    pattern = re.compile(r"[0-9]{4}Q[1-4]", re.ASCII)
+    earliest = quarter_of(EARLIEST_DATE)
+
+    def _check(self, value: str) -> str:
+        if self.pattern.fullmatch(value) is None:
+            raise broken("quarter_format")
+        if value < self.earliest:  # same width: text order is time order
+            raise broken("before_earliest_date", earliest=self.earliest)
+        return value
 
 
 class Uuid(_Field):
     """A UUID in any form `uuid.UUID` reads; loaded as a UUID, or its canonical text."""
+
+    # What uuid.UUID reads, in ASCII only (its int() would take other scripts' digits).
+    pattern = re.compile(r"(urn:uuid:)?\{?[0-9A-Fa-f-]{32,36}\}?", re.ASCII)
 
     def __init__(self, as_text: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
@@ -234,9 +275,11 @@ class Uuid(_Field):
 
     def _check(self, value: str) -> uuid.UUID | str:
         try:
-            parsed = uuid.UUID(value)
+            parsed = uuid.UUID(value) if self.pattern.fullmatch(value) else None
         except ValueError:
-            raise broken("uuid_format") from None
+            parsed = None
+        if parsed is None:
+            raise broken("uuid_format")
         return str(parsed) if self.as_text else parsed
 
 
@@ -289,10 +332,19 @@ class AnyObject(_Field):
 
 
 class OwnObject(AnyObject):
-    """A JSON object copied whole (a policy: its content is scoring's to validate)."""
+    """A JSON object copied whole, its text NFC-normalised (a policy: its content is scoring's
+    to validate). Its depth was bounded before (bounds.py)."""
 
     def _check(self, value: Mapping) -> dict:
-        return copy.deepcopy(dict(value))
+        return _normalised_copy(value)
+
+
+def _normalised_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {normalised(k): _normalised_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalised_copy(v) for v in value]
+    return normalised(value) if isinstance(value, str) else value
 
 
 class Obj(fields.Nested):
@@ -302,20 +354,24 @@ class Obj(fields.Nested):
 
 
 class ListOf(fields.List):
-    """A JSON list; with `distinct`, an item may appear once."""
+    """A JSON list of at most `max_items` (counted before any item is read); with `distinct`,
+    an item may appear once."""
 
     default_error_messages: ClassVar[Mapping[str, Any]] = {  # type: ignore[misc, assignment]
         **_FIELD_MESSAGES,
         "invalid": Violation("invalid_type", {"expected": LIST}),
     }
 
-    def __init__(self, inner: fields.Field, distinct: bool = False, **kwargs: Any):
+    def __init__(self, inner: fields.Field, max_items: int, distinct: bool = False, **kwargs: Any):
         super().__init__(inner, **kwargs)
+        self.max_items = max_items
         self.distinct = distinct
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list:
         if not isinstance(value, list):
             raise self.make_error("invalid")
+        if len(value) > self.max_items:
+            raise broken("too_many_items", max=self.max_items)
         items = super()._deserialize(value, attr, data, **kwargs)
         if self.distinct:
             seen: set = set()

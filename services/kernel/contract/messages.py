@@ -9,15 +9,18 @@ sent and the rule (docs/DECISIONS.md "Errors name the field, the value and the r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
 from marshmallow.exceptions import SCHEMA
 
-from services.kernel.contract.errors import FieldError, error, shown
+from services.kernel.contract.characters import printable
+from services.kernel.contract.errors import FieldError, clip, error, shown
+from services.kernel.contract.vocabulary import MAX_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,9 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{field} 的值 {value} 晚于今天（北京时间 {today}）超过 1 天",
             "{field}: {value} is more than 1 day after today ({today}, Asia/Shanghai)",
         ),
-        "before_plan_year": (
-            "{field} 的值 {value} 早于 {earliest}，不在方案期内",
-            "{field}: {value} is before {earliest}, outside the plan",
+        "before_earliest_date": (
+            "{field} 的值 {value} 早于 {earliest}：不接受更早的业务日期",
+            "{field}: {value} is before {earliest}, the earliest business date accepted",
         ),
         "decimal_string_required": (
             '{field} 的值 {value} 是 JSON 数字：金额必须以字符串发送（单位亿元），例如 "25.5"',
@@ -190,6 +193,76 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{field} 的值 {value} 早于出发日期 {departed_on}",
             "{field}: {value} is before the departure date {departed_on}",
         ),
+        "reported_before_return": (
+            "{field} 的值 {value} 晚于报告日期 occurred_on {occurred_on}：行程结束后才能报告",
+            "{field}: {value} is after the report's occurred_on {occurred_on}; a trip is "
+            "reported once it is over",
+        ),
+        "trip_in_future_quarter": (
+            "{field} 的值 {value} 在 {quarter}，晚于本季度（北京时间今天 {today}）：不能提前报告",
+            "{field}: {value} falls in {quarter}, after the current quarter (today is {today}, "
+            "Asia/Shanghai); a trip cannot be reported ahead",
+        ),
+        # Text (characters.py): {char} is U+XXXX, {position} counts characters from 1.
+        "lone_surrogate": (
+            "{field} 的值 {value} 第 {position} 个字符是孤立代理项 {char}：不是合法的 Unicode 文本",
+            "{field}: {value} holds a lone surrogate {char} at character {position}; not valid "
+            "Unicode text",
+        ),
+        "control_character": (
+            "{field} 的值 {value} 第 {position} 个字符是控制字符 {char}"
+            "（长文本只允许换行和制表符）",
+            "{field}: {value} holds control character {char} at character {position} (long "
+            "text allows newline and tab only)",
+        ),
+        "bidi_control": (
+            "{field} 的值 {value} 第 {position} 个字符是双向文本控制符 {char}："
+            "会改变文字的显示顺序",
+            "{field}: {value} holds bidirectional control {char} at character {position}; it "
+            "reorders what a reader sees",
+        ),
+        "noncharacter": (
+            "{field} 的值 {value} 第 {position} 个字符是 Unicode 非字符 {char}",
+            "{field}: {value} holds the Unicode noncharacter {char} at character {position}",
+        ),
+        "zero_width_only": (
+            "{field} 的值 {value} 只有零宽或不可见字符，没有可见内容",
+            "{field}: {value} holds only zero-width or invisible characters, nothing visible",
+        ),
+        # Bounds (bounds.py, jsontext.py), checked before the work they bound.
+        "too_many_items": (
+            "{field} 的值 {value} 超过 {max} 项",
+            "{field}: {value} has more than {max} items",
+        ),
+        "too_deep": (
+            "{field} 的值 {value} 嵌套超过 {max} 层",
+            "{field}: {value} is nested more than {max} levels deep",
+        ),
+        "too_large": (
+            "{field} 的值 {value} 按 JSON 计超过 {max} 字节",
+            "{field}: {value} is larger than {max} bytes as JSON",
+        ),
+        "number_too_large": (
+            "{field} 的值 {value} 是过长的数字：JSON 数字最多 {max} 个字符",
+            "{field}: {value} is too long a number; a JSON number has at most {max} characters",
+        ),
+        "not_json_value": (
+            "{field} 的值 {value} 不是 JSON 值（字符串、有限数字、true/false、null、对象或列表）",
+            "{field}: {value} is not a JSON value (string, finite number, true/false, null, "
+            "object or list)",
+        ),
+        "not_json": (
+            "{field} 的值 {value} 不是合法的 UTF-8 JSON：{reason}",
+            "{field}: {value} is not valid UTF-8 JSON: {reason}",
+        ),
+        "duplicate_key": (
+            "{field} 中同一对象的键 {value} 出现不止一次",
+            "{field}: the key {value} appears more than once in one object",
+        ),
+        "more_errors": (
+            "另有 {count} 个错误未列出：请先改正上面的错误",
+            "and {count} more errors: correct those above first",
+        ),
         "role_unit_mismatch": (
             "{field} 的值 {value} 与单位 {unit} 不符：应为 {allowed}",
             "{field}: {value} does not fit unit {unit}; expected one of {allowed}",
@@ -201,6 +274,7 @@ _MISSING = object()
 
 
 def field_error(field: str, value: Any, violation: Violation) -> FieldError:
+    field = clip(printable(field))  # a path may hold a sender's key of any length
     missing = value is _MISSING
     text = "" if missing else shown(value)
     zh, en = MESSAGES[violation.rule]
@@ -226,20 +300,40 @@ def _child(data: Any, key: str | int) -> Any:
     return _MISSING
 
 
-def field_errors(messages: Any, data: Any, path: str) -> list[FieldError]:
-    """marshmallow's nested messages -> FieldErrors with dotted paths and the values sent."""
+class Found(NamedTuple):
+    """A broken rule before it is worded: where, the value sent, and the Violation."""
+
+    field: str
+    value: Any
+    violation: Violation
+
+
+def violations(messages: Any, data: Any, path: str) -> Iterator[Found]:
+    """marshmallow's nested messages -> each broken rule with its dotted path and the value
+    sent, lazily (only those listed are worded: `field_errors`)."""
     if isinstance(messages, Mapping):
-        found = []
         for key, inner in messages.items():
             if key == SCHEMA:
-                found += field_errors(inner, data, path)
+                yield from violations(inner, data, path)
             else:
                 child = f"{path}.{key}" if path else str(key)
-                found += field_errors(inner, _child(data, key), child)
-        return found
-    if isinstance(messages, list):
-        return [e for m in messages for e in field_errors(m, data, path)]
-    # Every message of ours is a Violation; should marshmallow word one itself, it still
-    # becomes a FieldError rather than a crash on bad input.
-    violation = messages if isinstance(messages, Violation) else Violation("invalid")
-    return [field_error(path, data, violation)]
+                yield from violations(inner, _child(data, key), child)
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from violations(message, data, path)
+    else:
+        # Every message of ours is a Violation; should marshmallow word one itself, it still
+        # becomes a FieldError rather than a crash on bad input.
+        violation = messages if isinstance(messages, Violation) else Violation("invalid")
+        yield Found(path, data, violation)
+
+
+def field_errors(found: Iterable[Found], limit: int = MAX_ERRORS) -> list[FieldError]:
+    """The first `limit` broken rules as FieldErrors, then one `more_errors` counting the rest:
+    an answer stays small however much a report breaks."""
+    found = iter(found)
+    errors = [field_error(*each) for each in itertools.islice(found, limit)]
+    more = sum(1 for _ in found)
+    if more:
+        errors.append(field_error("", more, Violation("more_errors", {"count": more})))
+    return errors

@@ -25,10 +25,18 @@ from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields
 
-from services.kernel.contract.calendar import shanghai_today
-from services.kernel.contract.errors import FieldError, ReportInvalid, clip
+from services.kernel.contract.bounds import out_of_bounds
+from services.kernel.contract.calendar import quarter_of, shanghai_today
+from services.kernel.contract.characters import printable
+from services.kernel.contract.errors import ReportInvalid, clip
 from services.kernel.contract.fields import Decimal100M, IsoDate, Uuid
-from services.kernel.contract.messages import Violation, field_error, field_errors
+from services.kernel.contract.messages import (
+    Found,
+    Violation,
+    field_error,
+    field_errors,
+    violations,
+)
 from services.kernel.contract.payloads import Payload
 from services.kernel.contract.schemas import ENVELOPE, PAYLOADS
 from services.kernel.contract.vocabulary import FUTURE_TOLERANCE
@@ -150,35 +158,40 @@ _TYPED: Mapping[str, dict[str, Retype]] = MappingProxyType(
 
 
 def validate_report(raw: Mapping, *, today: date | None = None) -> Report:
-    """A Report, or ReportInvalid with every error found in the envelope and the payload."""
+    """A Report, or ReportInvalid with every error found in the envelope and the payload (the
+    first MAX_ERRORS of them, then one `more_errors` counting the rest).
+
+    The report's bounds come first (bounds.py): one too large, too deep or holding text no
+    encoding can write is refused before the schemas read it. Nothing in `raw` makes this
+    raise anything but ReportInvalid.
+    """
     if not isinstance(raw, Mapping):
         raise ReportInvalid([field_error("", raw, Violation("report_not_an_object"))])
-    errors: list[FieldError] = []
+    found = list(out_of_bounds(raw))  # few: the walk stops once the report is too large
+    if found:
+        raise ReportInvalid(field_errors(found), _readable_event_id({}, raw))
     try:
         envelope = ENVELOPE.load(raw)
     except ValidationError as invalid:
         envelope = invalid.valid_data or {}
-        errors += field_errors(invalid.messages, raw, "")
+        found += violations(invalid.messages, raw, "")
+    today = today or shanghai_today()
     occurred_on = envelope.get("occurred_on")
-    if occurred_on is not None:
-        today = today or shanghai_today()
-        if occurred_on > today + FUTURE_TOLERANCE:
-            errors.append(
-                field_error(
-                    "occurred_on",
-                    raw["occurred_on"],
-                    Violation("occurred_in_future", {"today": today.isoformat()}),
-                )
-            )
+    if occurred_on is not None and occurred_on > today + FUTURE_TOLERANCE:
+        found.append(
+            Found("occurred_on", raw["occurred_on"], Violation("occurred_in_future", _on(today)))
+        )
     payload = envelope.get("payload")
     schema = PAYLOADS.get(envelope.get("type", ""))
     if schema is not None and payload is not None:
         try:
             payload = schema.load(payload)
         except ValidationError as invalid:
-            errors += field_errors(invalid.messages, raw["payload"], "payload")
-    if errors:
-        raise ReportInvalid(errors, _readable_event_id(envelope, raw))
+            found += violations(invalid.messages, raw["payload"], "payload")
+        else:
+            found += _against_envelope(envelope["type"], payload, occurred_on, today)
+    if found:
+        raise ReportInvalid(field_errors(found), _readable_event_id(envelope, raw))
     return Report(
         event_id=envelope["event_id"],
         type=envelope["type"],
@@ -189,9 +202,31 @@ def validate_report(raw: Mapping, *, today: date | None = None) -> Report:
     )
 
 
+def _on(today: date) -> dict[str, str]:
+    return {"today": today.isoformat()}
+
+
+def _against_envelope(
+    kind: str, payload: Mapping, occurred_on: date | None, today: date
+) -> list[Found]:
+    """The payload's rules that need the envelope's date or today: a trip is reported once it
+    is over, and never into a quarter that has not begun."""
+    if kind != "leader.trip_completed":
+        return []
+    returned: date = payload["returned_on"]
+    shown = returned.isoformat()
+    if occurred_on is not None and returned > occurred_on:
+        rule = Violation("reported_before_return", {"occurred_on": occurred_on.isoformat()})
+        return [Found("payload.returned_on", shown, rule)]
+    if quarter_of(returned) > quarter_of(today):
+        rule = Violation("trip_in_future_quarter", {"quarter": quarter_of(returned), **_on(today)})
+        return [Found("payload.returned_on", shown, rule)]
+    return []
+
+
 def _readable_event_id(envelope: Mapping, raw: Mapping) -> str | None:
     """The event_id to answer under: canonical if it is a UUID, else as sent if it is text."""
     if "event_id" in envelope:
         return str(envelope["event_id"])
     sent = raw.get("event_id")
-    return clip(sent) if isinstance(sent, str) and sent else None
+    return clip(printable(sent)) if isinstance(sent, str) and sent else None

@@ -25,10 +25,12 @@ from services.kernel.contract.fields import (
     Key,
     Known,
     ListOf,
+    LongText,
     Obj,
     OwnObject,
     Pattern,
     Prefecture,
+    Quarter,
     SchemaVersion,
     Source,
     Text,
@@ -42,9 +44,8 @@ from services.kernel.contract.vocabulary import (
     CONSTRUCTION_KINDS,
     DEPARTMENT_ROLES,
     EVENT_TYPES,
-    LONG_TEXT,
     MATTER_STATUSES,
-    PLAN_START,
+    MAX_COMPANIES_MET,
     PROJECT_FACTS,
     REGION_ROLES,
     TARGET_REGIONS,
@@ -65,7 +66,7 @@ class Envelope(Strict):
     event_id = Uuid(required=True)
     type = Choice(EVENT_TYPES, rule="unknown_event_type", required=True)
     source = Source(required=True)
-    occurred_on = IsoDate(earliest=PLAN_START, required=True)
+    occurred_on = IsoDate(required=True)
     schema_version = SchemaVersion(required=True)
     payload = AnyObject(required=True)
 
@@ -85,7 +86,7 @@ class ProjectFacts(Strict):
     industry = Known("industries", "unknown_industry", required=True)
     region = HubeiRegion(required=True)
     total_investment = Decimal100M(required=True)
-    categories = ListOf(Choice(CATEGORIES), distinct=True, load_default=list)
+    categories = ListOf(Choice(CATEGORIES), len(CATEGORIES), distinct=True, load_default=list)
     channel = Choice(CHANNELS, required=True)
     # Optional, added in v1 (fields can be added): the leader (leader_id) who planned this as
     # their major project ((二十一), (二十二)). No default, so a report without it keeps its digest.
@@ -119,18 +120,18 @@ class ProjectSigned(OnProject):
 class ProjectAssigned(OnProject):
     leader = Text(required=True)
     task_force = Text(required=True)
-    plan = Text(LONG_TEXT, required=True)
+    plan = LongText(required=True)
 
 
 class ProjectCorrected(OnProject):
     # A partial over exactly the correctable fields: each present one is checked as in
     # project.proposed, nested objects (investor) in full.
     changes = Obj(Changes(partial=PROJECT_FACTS), required=True, validate=_not_empty)
-    reason = Text(LONG_TEXT, required=True)
+    reason = LongText(required=True)
 
 
 class WithReason(OnProject):
-    reason = Text(LONG_TEXT, required=True)
+    reason = LongText(required=True)
 
 
 class CompanyRegistered(OnProject):
@@ -151,7 +152,7 @@ class OnMilestone(Strict):
 
 
 class MilestoneWithReason(OnMilestone):
-    reason = Text(LONG_TEXT, required=True)
+    reason = LongText(required=True)
 
 
 class LeaderAppointed(Strict):
@@ -181,7 +182,7 @@ class TripCompleted(Strict):
     destination = Destination(required=True)
     departed_on = IsoDate(required=True)
     returned_on = IsoDate(required=True)
-    companies_met = ListOf(Text(), required=True)
+    companies_met = ListOf(Text(), MAX_COMPANIES_MET, required=True)
 
     @validates_schema
     def _returned_after_departed(self, data: Mapping, **_: Any) -> None:
@@ -211,7 +212,7 @@ class TaskCompleted(Strict):
 class MatterProgressReported(Strict):
     matter_id = Known("matters", "unknown_matter", required=True)
     unit = Unit(required=True)
-    progress = Text(LONG_TEXT, required=True)
+    progress = LongText(required=True)
     status = Choice(MATTER_STATUSES, required=True)
 
 
@@ -219,7 +220,7 @@ class PolicyAdopted(Strict):
     """Only the wrapping: the policy's content is validated by scoring."""
 
     version = Text(40, required=True)
-    effective_from = Pattern(r"[0-9]{4}Q[1-4]", "quarter_format", required=True)
+    effective_from = Quarter(required=True)
     policy = OwnObject(required=True)
 
 

@@ -13,11 +13,21 @@ from decimal import Decimal
 from types import MappingProxyType
 
 SCHEMA_VERSION = 1
-PLAN_START = date(2020, 1, 1)
+
+# The limits a report must keep (README "Limits"); each is checked before the work it bounds.
+# Business dates: from EARLIEST_DATE (facts from before the plan are real: a leader appointed
+# in 2018, a project signed in 2019) to tomorrow in Asia/Shanghai (FUTURE_TOLERANCE).
+EARLIEST_DATE = date(2000, 1, 1)
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_AMOUNT = Decimal(10000)  # 亿元, i.e. 1 万亿: larger is a report in 元 by mistake
 AMOUNT_PLACES = 4  # 0.0001 亿元 = 1 万元
-SHORT_TEXT, LONG_TEXT = 200, 2000
+MAX_DECIMAL_LENGTH = 40  # characters of a decimal string, read before any arithmetic
+SHORT_TEXT, LONG_TEXT = 200, 2000  # characters, after NFC normalisation
+MAX_COMPANIES_MET = 50  # per trip
+MAX_EVENT_BYTES = 64 * 1024  # one report as compact UTF-8 JSON (a policy is a few KiB)
+MAX_DEPTH = 16  # objects and lists nested in one report, the report itself counted
+MAX_NUMBER_LENGTH = 24  # characters of a JSON number (the contract's integers are small)
+MAX_ERRORS = 20  # errors listed per report; the rest are counted in one more
 
 # Report type -> the service that owns (applies) it.
 OWNER: Mapping[str, str] = MappingProxyType(
