@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from services.kernel.bus.consumer import Follower
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
-from services.kernel.ingest.refusals import list_refusals, record_refusals
+from services.kernel.ingest.refusals import RefusalLog, record_refusals
 from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportIntake
 from services.kernel.reference import Reference, reference
 from services.kernel.store.environment import ServiceApplication, event_topics
@@ -95,6 +95,7 @@ class RegistryApplication(ServiceApplication):
         self.ref = ref or reference()
         super().__init__(env)
         self.reports = ReportIntake(self, ReportHandlers(self.ref).apply)
+        self.refusal_log = RefusalLog(self)
         self.follower = Follower(self, self._follow_tracking, wants=changes_start_list)
         self.projects = AggregateIndex(self, Project)
         self.leaders = AggregateIndex(self, Leader)
@@ -240,7 +241,7 @@ class RegistryApplication(ServiceApplication):
         return found
 
     def refusals(self, who: str | None = None) -> list[dict]:
-        return list_refusals(self, who)
+        return self.refusal_log.listed(who)
 
     def _row(self, project: Project) -> dict:
         facts = project.facts

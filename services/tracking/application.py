@@ -17,7 +17,7 @@ import yaml
 
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
-from services.kernel.ingest.refusals import list_refusals
+from services.kernel.ingest.refusals import RefusalLog
 from services.kernel.ingest.reports import Batch, ReportIntake
 from services.kernel.reference import DATA_DIR, Reference, reference
 from services.kernel.store.environment import ServiceApplication
@@ -67,6 +67,7 @@ class TrackingApplication(ServiceApplication):
         super().__init__(env)
         handlers = ReportHandlers(self.ref)
         self.reports = ReportIntake(self, handlers.apply, also_touched=checked_milestones)
+        self.refusal_log = RefusalLog(self)
 
     def ingest(
         self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
@@ -229,7 +230,7 @@ class TrackingApplication(ServiceApplication):
         return {"as_of": as_of, "counts": counts, "matters": rows}
 
     def refusals(self, who: str | None = None) -> list[dict]:
-        return list_refusals(self, who)
+        return self.refusal_log.listed(who)
 
     def _unit_records(self, units: Iterable[str]) -> dict[str, UnitRecord]:
         batch = Batch(self)

@@ -9,15 +9,19 @@ A receipt also records the person a delegate (the console) sent the report for, 
 `ReportIntake.with_operators` adds it to a project's history (Audit.GetHistory).
 
 A service's application owns a `ReportIntake`, giving it how one report changes its aggregates
-(`apply`); the intake loads, retries, saves and answers.
+(`apply`); the intake loads, retries, saves and answers. Anything unexpected one report causes
+answers just that report `rejected` (`internal_error`, its traceback logged) and undoes its
+changes; a store that fails is never the report's fault: the batch is retried, then answered
+unavailable (README "Guarantees").
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
@@ -25,20 +29,35 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+)
 
 from services.kernel.contract import ids
-from services.kernel.contract.errors import FieldError, RuleBroken
-from services.kernel.contract.errors import error as field_error
+from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.report import Report
 from services.kernel.cooperative import PAUSE_EVERY, let_others_run
-from services.kernel.store.bulk import select_events_after
+from services.kernel.ingest.answers import (
+    ACCEPTED,
+    CONFLICT,
+    DUPLICATE,
+    REJECTED,
+    broken,
+    internal_error,
+    outcome,
+    reused,
+)
+from services.kernel.ingest.cache import AggregateCache
+from services.kernel.store.bulk import select_events_after, select_events_of
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.topics import answer_to_old_names
 
 answer_to_old_names(__name__)
+log = logging.getLogger(__name__)
 
-ACCEPTED, DUPLICATE, REJECTED, CONFLICT = "accepted", "duplicate", "rejected", "conflict"
 SAVE_ATTEMPTS = 6
 # What a lost database connection raises, wrapped by eventsourcing or straight from psycopg.
 STORE_DOWN = (
@@ -48,7 +67,8 @@ STORE_DOWN = (
     psycopg.InterfaceError,
 )
 STORE_DOWN_NAMES = frozenset(error.__name__ for error in STORE_DOWN)  # as nameko reports them
-AGGREGATES_KEPT = 20_000  # per process (AggregateCache): projects, their milestones, records
+# Whatever a store or its driver raises: the store's trouble, never a report's fault.
+STORE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
 
 
 class Receipt(Aggregate):
@@ -90,44 +110,6 @@ class Receipt(Aggregate):
         self.operator = operator
 
 
-class AggregateCache:
-    """Aggregates as this process last saved them, so the next batch that touches one reads only
-    what was stored since (another replica's changes) instead of its whole history: a 市州's
-    record or a leader's trips grow by an event per report.
-
-    A batch takes what it uses out of the cache, and only a batch whose save committed puts its
-    aggregates back: an aggregate changed by a failed save is never seen again, and two batches
-    never hold the same object. Aggregates whose class says `write_once` (receipts, refusals:
-    written once, rarely read again) are not kept. Least recently saved ones go first beyond
-    `size`.
-    """
-
-    def __init__(self, size: int = AGGREGATES_KEPT) -> None:
-        self.size = size
-        self._kept: OrderedDict[UUID, Aggregate] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
-        with self._lock:
-            taken = {i: self._kept.pop(i) for i in aggregate_ids if i in self._kept}
-        return taken
-
-    def keep(self, aggregates: Iterable[Aggregate]) -> None:
-        with self._lock:
-            for aggregate in aggregates:
-                if getattr(aggregate, "write_once", False) or aggregate.pending_events:
-                    continue
-                kept = self._kept.get(aggregate.id)
-                if kept is None or kept.version <= aggregate.version:
-                    self._kept[aggregate.id] = aggregate
-                    self._kept.move_to_end(aggregate.id)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-
 class Batch:
     """The aggregates one batch touches, loaded once and saved together."""
 
@@ -136,6 +118,9 @@ class Batch:
         self.cache = cache
         self.touched: dict[UUID, Aggregate] = {}
         self.absent: set[UUID] = set()  # known not to exist (until added in this batch)
+        # Since the savepoint: each aggregate reached, with its stored version and how many
+        # pending events it had when first reached (what `roll_back` restores).
+        self._reached: dict[UUID, tuple[int, int]] = {}
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """Load many aggregates in one query; those not stored are remembered as absent. Those
@@ -164,11 +149,45 @@ class Batch:
             except AggregateNotFoundError:
                 self.absent.add(aggregate_id)
                 return None
+        self._reach(aggregate_id)
         return self.touched[aggregate_id]
 
     def add(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
+            self._reach(aggregate.id)
             self.touched[aggregate.id] = aggregate
+
+    def savepoint(self) -> None:
+        """From here, remember what is reached, so `roll_back` can undo it."""
+        self._reached = {}
+
+    def roll_back(self) -> None:
+        """Undo every change since the savepoint: each aggregate reached since is rebuilt from
+        its stored events and the pending events it had then (an event's `apply` that raised
+        may have changed it half-way, so its own object is never trusted again); one created
+        since is dropped."""
+        reached, self._reached = self._reached, {}
+        stored = select_events_of(self.app.recorder, [i for i, (v, _) in reached.items() if v])
+        for aggregate_id, (version, pending) in reached.items():
+            kept = self.touched[aggregate_id].pending_events[:pending]
+            aggregate: Aggregate | None = None
+            for stored_event in stored.get(aggregate_id, []):
+                if stored_event.originator_version <= version:
+                    aggregate = self.app.mapper.to_domain_event(stored_event).mutate(aggregate)
+            for pending_event in kept:
+                aggregate = pending_event.mutate(aggregate)
+            if aggregate is None:
+                del self.touched[aggregate_id]
+            else:
+                aggregate.pending_events.extend(kept)
+                self.touched[aggregate_id] = aggregate
+
+    def _reach(self, aggregate_id: UUID) -> None:
+        if aggregate_id not in self._reached:
+            held = self.touched.get(aggregate_id)
+            pending = len(held.pending_events) if held is not None else 0
+            version = held.version - pending if held is not None else 0
+            self._reached[aggregate_id] = (version, pending)
 
     def receipt(self, event_id: str | UUID) -> Receipt | None:
         return self.get(ids.receipt_id(event_id))
@@ -209,36 +228,14 @@ def envelope(report: Report) -> dict[str, Any]:
     }
 
 
-def outcome(report: Report, status: str, errors: Iterable[FieldError] = ()) -> dict:
-    return {
-        "event_id": str(report.event_id),
-        "status": status,
-        "errors": [e.to_dict() for e in errors],
-    }
-
-
-def broken(error: RuleBroken) -> FieldError:
-    return field_error(error.field, error.value, error.rule, error.message_zh, error.message_en)
-
-
-def reused(report: Report) -> FieldError:
-    return field_error(
-        "event_id",
-        str(report.event_id),
-        "event_id_reused",
-        f"event_id {report.event_id} 已用于内容不同的另一份报告；更正请发送新的 event_id",
-        f"event_id {report.event_id} was already used for a report with different content; "
-        "send a correction under a new event_id",
-    )
-
-
 class StoreUnavailable(Exception):
     """The batch could not be saved now; nothing of it is lost, and a resend is safe. The
     gateway answers it as UNAVAILABLE, which tells a sender to retry."""
 
 
 # apply(report, batch, context): check the report against the domain's rules and change
-# aggregates in `batch`; raise RuleBroken before changing anything when a rule is broken.
+# aggregates in `batch`; raise RuleBroken before changing anything when a rule is broken (anything
+# else it raises, but a store's error, rejects the report as internal_error, its changes undone).
 # `context` carries what the service looked up elsewhere for the run (tracking: the projects'
 # states in registry).
 Apply = Callable[[Report, Batch, Mapping[str, Any]], None]
@@ -289,21 +286,63 @@ class ReportIntake:
 
     def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
         batch = Batch(self.app, self.aggregates)
-        batch.preload(i for report in reports for i in likely_touched(report))
-        batch.preload(self.also_touched(reports, batch))
+        failed: dict[int, dict] = {}  # by position: the reports that failed while loading
+        batch.preload(self._each(reports, failed, likely_touched))
+        batch.preload(self._each(reports, failed, lambda r: self.also_touched([r], batch)))
         outcomes = []
-        for n, report in enumerate(reports, 1):
-            if n % PAUSE_EVERY == 0:
+        for n, report in enumerate(reports):
+            if n % PAUSE_EVERY == PAUSE_EVERY - 1:
                 let_others_run()
-            outcomes.append(self._apply_one(report, batch, context))
+            outcomes.append(failed.get(n) or self._apply_guarded(report, batch, context))
         self.app.save(*batch.changed())
         batch.saved()
         return outcomes
 
+    def _each(
+        self,
+        reports: Sequence[Report],
+        failed: dict[int, dict],
+        touched: Callable[[Report], Iterable[UUID]],
+    ) -> list[UUID]:
+        """What `touched` names for each report not failed yet; a report it fails on fails."""
+        found: list[UUID] = []
+        for n, report in enumerate(reports):
+            if n not in failed:
+                try:
+                    found += touched(report)
+                except STORE_ERRORS:
+                    raise
+                except Exception:  # the report's own content broke it: that report fails
+                    failed[n] = self._failed(report)
+        return found
+
+    def _apply_guarded(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:
+        """`_apply_one`, with anything unexpected rejecting the report and undoing its changes
+        (a store's failure goes on to `ingest`: the whole batch is tried again)."""
+        batch.savepoint()
+        try:
+            return self._apply_one(report, batch, context)
+        except STORE_ERRORS:
+            raise
+        except Exception:
+            batch.roll_back()
+            return self._failed(report)
+
+    def _failed(self, report: Report) -> dict:
+        """Answer for a report that raised something unexpected (called in its `except`)."""
+        log.exception(
+            "%s: report %s raised unexpectedly; rejected as internal_error",
+            self.app.name,
+            report.event_id,
+            extra={"event_id": str(report.event_id), "source": report.source, "type": report.type},
+        )
+        return outcome(report, REJECTED, [internal_error(report)])
+
     def _apply_one(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:
+        digest = report.digest()
         receipt = batch.receipt(report.event_id)
         if receipt is not None:
-            if receipt.digest == report.digest():
+            if receipt.digest == digest:
                 return outcome(report, DUPLICATE)
             return outcome(report, CONFLICT, [reused(report)])
         try:
@@ -314,7 +353,7 @@ class ReportIntake:
             Receipt(
                 event_id=str(report.event_id),
                 type=report.type,
-                digest=report.digest(),
+                digest=digest,
                 project_code=report.project_code,
                 operator=report.operator,
             )
