@@ -27,7 +27,7 @@ QUEUES = (
     "scoring.tracking",
     "notify.scoring",
     "notify.tracking",
-    "gateway.ingest",
+    "gateway.sources",
 )
 
 

@@ -1,18 +1,17 @@
 """AMQP ingest: reports published to exchange `zhaoshang.ingest` by any AMQP client.
 
 A message body (JSON) is one envelope or `{"events": [...]}`. It takes the same path as a gRPC
-batch (`Ingestor.publish`); when the message names `reply_to`, the outcomes are published there
-as `{"outcomes": [...]}` under the message's `correlation_id`. A message is acknowledged only
-once its outcomes are known, so a gateway that dies mid-way leaves it to be redelivered (a
-redelivery is answered "duplicate" for what was already stored).
+batch (`Ingestor.publish`); when the message names its own reply queue in `reply_to`, the
+outcomes are published there as `{"outcomes": [...]}` under the message's `correlation_id`.
+What each message comes to is decided in amqp_message.py, where the queue holds it in
+amqp_queues.py.
 
-What cannot be ingested is sorted by the gRPC status services/gateway/errors.py gives it:
-- the sender's mistake (a body that is not JSON or no batch, too many events, a sender that is
-  no source) is answered with a rejection and acknowledged: sending it again cannot help;
-- a service that cannot be reached: the message is put back after a pause, however long the
-  outage lasts, since nothing is wrong with the message;
-- a service that fails on it: retried a few times, then dead-lettered to `gateway.ingest.dead`
-  so one poison message never blocks the queue (README "Guarantees").
+One thread owns the broker connection and settles each message as decided; a worker thread
+decides, so however long that takes (a service slow to answer, an outage held through), the
+connection keeps its heartbeats. One message is in hand at a time. It is acknowledged only
+once its outcomes are known, so a gateway that dies mid-way leaves it to be redelivered (a
+redelivery is answered "duplicate" for what was already stored); the queue counts those
+deliveries, not the gateway's memory, and dead-letters a message past its delivery limit.
 
 With `users` (always, as the gateway runs), the message's `user_id` names its sender
 (services/gateway/auth.py), a caller with the roles report and read: a message without one, or
@@ -22,70 +21,56 @@ that source.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
-from typing import Any
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-import grpc
 from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu import Connection, Consumer, Exchange, Producer
 from kombu.exceptions import OperationalError
 from kombu.message import Message
 
-from services.gateway.auth import AmqpUsers
-from services.gateway.errors import (
-    BackendError,
-    NotABatch,
-    PermissionDenied,
-    Unauthenticated,
-    status_of,
+from services.gateway.amqp_message import (
+    DeadLetter,
+    Judge,
+    PutBack,
+    Verdict,
+    encoded,
+    reply_address,
 )
-from services.gateway.ingest import SentBatch, rejection
+from services.gateway.amqp_queues import (
+    INGEST_EXCHANGE,
+    INGEST_QUEUE,
+    ClassicDrain,
+    declare,
+    ingest_queue,
+)
+from services.gateway.auth import AmqpUsers
 from services.kernel.bus import broker
-from services.kernel.contract.errors import Problem
+from services.kernel.bus.queues import DEAD_SUFFIX, DELIVERY_LIMIT, send_to_queue
 from services.kernel.process.metrics import Ingestor
 
 log = logging.getLogger(__name__)
 
-INGEST_EXCHANGE = "zhaoshang.ingest"
-INGEST_QUEUE = "gateway.ingest"
-DEAD_SUFFIX = ".dead"
-FAILED_TRIES = 3  # a service failing this often on one message makes it a poison message
-RETRY_PAUSE = 2.0  # seconds before a message is put back for a service that did not answer
+RETRY_PAUSE = 2.0  # seconds before a message is tried again
 RECONNECT_PAUSE = 2.0
-POLL = 1.0  # seconds between checks for stop() while the queue is idle
-# What errors.py's table answers as the sender's mistake: a rejection, acknowledged.
-THE_SENDERS_TO_FIX = (
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.PERMISSION_DENIED,
-)
-
-
-def events_in(body: bytes) -> list[Any]:
-    try:
-        decoded = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise NotABatch(
-            "body",
-            body[:200].decode("utf-8", "replace"),
-            "json",
-            f"消息体不是合法的 JSON：{error}",
-            f"the message body is not valid JSON: {error}",
-        ) from error
-    if isinstance(decoded, dict) and "events" in decoded:
-        events = decoded["events"]
-        if not isinstance(events, list):
-            raise NotABatch("events", events, "list", "events 必须是列表", "events must be a list")
-        return events
-    return [decoded]
+POLL = 1.0  # seconds between checks for stop() and heartbeats, idle or deciding
+FAILED_BY = "gateway.amqp_ingest"
+# The classic queue cannot count: a message it hands out again was in the hands of a gateway
+# that stopped or died, maybe on it. Not tried again, so it cannot crash-loop; the sender is
+# told to send it again.
+CLASSIC_REDELIVERED = {
+    "message_zh": "旧版经典队列 gateway.ingest 再次投递了此消息（处理它的网关曾停止或崩溃），"
+    "该队列无法计数，故不再重试；请重新发送",
+    "message_en": "redelivered by the earlier release's classic queue gateway.ingest (a gateway "
+    "stopped or died handling it), which cannot count deliveries: not tried again; send it again",
+}
 
 
 class AmqpIngest:
-    """A consumer thread on `gateway.ingest`: start(), then stop() to finish the message in hand
-    and close."""
+    """A consumer thread on `gateway.sources` (and on the classic `gateway.ingest` while an
+    earlier release left one): start(), then stop() to finish the message in hand and close."""
 
     def __init__(
         self,
@@ -94,23 +79,17 @@ class AmqpIngest:
         exchange: str = INGEST_EXCHANGE,
         queue: str = INGEST_QUEUE,
         users: AmqpUsers | None = None,
+        retry_pause: float = RETRY_PAUSE,
     ):
         self.amqp_uri = amqp_uri
-        self.ingestor = ingestor
-        self.users = users
         self.exchange = Exchange(exchange, type="topic", durable=True)
-        dead = Exchange(exchange + DEAD_SUFFIX, type="fanout", durable=True)
-        self.queue = Queue(
-            queue,
-            self.exchange,
-            routing_key="#",
-            durable=True,
-            queue_arguments={"x-dead-letter-exchange": dead.name},
-        )
-        self.dead_queue = Queue(queue + DEAD_SUFFIX, dead, durable=True)
+        self.queue = ingest_queue(self.exchange, queue)
         self._stopping = threading.Event()
         self._ready = threading.Event()
-        self._failures: dict[str, int] = {}  # body digest -> failed tries, until it is settled
+        self.judge = Judge(ingestor, users, self._stopping, retry_pause)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="amqp-ingest-judge")
+        self._arrived: deque[Message] = deque()  # delivered, not yet in hand (prefetch 1)
+        self._in_hand: tuple[Message, Future[Verdict]] | None = None
         self._thread = threading.Thread(target=self._run, name="amqp-ingest", daemon=True)
 
     def start(self, wait: float | None = None) -> bool:
@@ -121,110 +100,110 @@ class AmqpIngest:
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
         self._thread.join(timeout)
+        self._worker.shutdown(wait=False)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                with broker.connection(self.amqp_uri, heartbeat=30) as connection:
+                confirmed = {"confirm_publish": True}  # dead letters and replies, known sent
+                with broker.connection(
+                    self.amqp_uri, heartbeat=30, transport_options=confirmed
+                ) as connection:
                     self._consume(connection)
             except (OSError, AmqpConnectionError, OperationalError) as error:
                 log.warning("AMQP ingest: broker connection lost (%s); reconnecting", error)
             except Exception:  # e.g. the queue declared elsewhere with other arguments
                 log.exception("AMQP ingest: consumer failed; starting again")
+            self._in_hand = None  # unacknowledged: the broker hands them out again
+            self._arrived.clear()
             self._ready.clear()
             self._stopping.wait(RECONNECT_PAUSE)
 
     def _consume(self, connection: Connection) -> None:
+        declare(connection, self.queue)
+        classic = ClassicDrain.found(connection, self.exchange, self.queue.name)
         channel = connection.channel()
         channel.basic_qos(prefetch_size=0, prefetch_count=1, a_global=False)
-        self.dead_queue.bind(channel).declare()
         replies = Producer(connection.channel())
-        with Consumer(
-            channel,
-            queues=[self.queue],
-            on_message=lambda message: self._handle(message, replies),
-        ):
+        with Consumer(channel, [self.queue], on_message=self._arrived.append):
             self._ready.set()
             log.info("AMQP ingest: consuming %s", self.queue.name)
-            while not self._stopping.is_set():
-                try:
-                    connection.drain_events(timeout=POLL)
-                except TimeoutError:  # nothing arrived: check heartbeats and stop()
-                    connection.heartbeat_check()
+            while not self._stopping.is_set() or self._in_hand is not None:
+                if self._in_hand is not None:
+                    self._settle_when_decided(connection, replies)
+                elif self._arrived:
+                    self._decide(self._arrived.popleft(), classic=False)
+                elif classic is not None and (message := classic.take()) is not None:
+                    self._decide(message, classic=True)
+                else:
+                    self._drain(connection)
 
-    def _handle(self, message: Message, replies: Producer) -> None:
-        body = message.body if isinstance(message.body, bytes) else message.body.encode()
-        digest = hashlib.sha256(body).hexdigest()
-        events: list[Any] = []
+    def _drain(self, connection: Connection, timeout: float = POLL) -> None:
+        """Handle what the broker sent (a delivery joins `_arrived`), within `timeout`."""
         try:
-            events = events_in(body)
-            answer: dict = {"outcomes": self.ingestor.publish(self._sent(events, message))}
-        except Exception as error:
-            status = status_of(error)
-            if status == grpc.StatusCode.UNAVAILABLE:
-                log.warning("AMQP ingest: %s; the message goes back to the queue", error)
-                self._stopping.wait(RETRY_PAUSE)
-                message.requeue()
-                return
-            if status not in THE_SENDERS_TO_FIX or not isinstance(error, Problem):
-                self._failed(message, replies, digest, error)
-                return
-            answer = {"outcomes": refused(error, events)}
-        self._failures.pop(digest, None)
-        self._reply(message, replies, answer)
-        message.ack()
+            connection.drain_events(timeout=timeout)
+        except TimeoutError:
+            connection.heartbeat_check()
 
-    def _sent(self, events: list[Any], message: Message) -> list[Any]:
-        if self.users is None:
-            return events
-        return SentBatch(events, self.users.caller_of(message.properties.get("user_id")))
+    def _decide(self, message: Message, classic: bool) -> None:
+        if classic and message.delivery_info.get("redelivered"):
+            decided: Future[Verdict] = Future()
+            told = {"outcomes": [], "error": CLASSIC_REDELIVERED}
+            reason = " / ".join(CLASSIC_REDELIVERED.values())
+            decided.set_result(DeadLetter(f"Redelivered: {reason}", told))
+        else:  # the classic queue's messages get one try: it cannot count more
+            last_try = classic or tries_of(message) > DELIVERY_LIMIT
+            decided = self._worker.submit(self.judge.verdict, message, last_try)
+        self._in_hand = (message, decided)
 
-    def _failed(self, message: Message, replies: Producer, digest: str, error: Exception) -> None:
-        tries = self._failures.get(digest, 0) + 1
-        log.error(
-            "AMQP ingest: try %d of %d failed: %s",
-            tries,
-            FAILED_TRIES,
-            error,
-            exc_info=not isinstance(error, BackendError),
-        )
-        if tries < FAILED_TRIES:
-            self._failures[digest] = tries
-            self._stopping.wait(RETRY_PAUSE)
+    def _settle_when_decided(self, connection: Connection, replies: Producer) -> None:
+        assert self._in_hand is not None
+        message, decided = self._in_hand
+        while not wait([decided], timeout=POLL).done:
+            self._drain(connection, timeout=0.01)  # heartbeats, and a delivery waits
+        self._settle(message, decided.result(), replies)
+        self._in_hand = None
+
+    def _settle(self, message: Message, verdict: Verdict, replies: Producer) -> None:
+        if isinstance(verdict, PutBack):
             message.requeue()
             return
-        self._failures.pop(digest, None)
-        zh, en = (
-            (error.message_zh, error.message_en)
-            if isinstance(error, BackendError)
-            else ("网关内部错误", f"gateway error: {error}")
-        )
-        self._reply(
-            message, replies, {"outcomes": [], "error": {"message_zh": zh, "message_en": en}}
-        )
-        message.reject()  # to the dead-letter queue, for an operator to look at
+        if isinstance(verdict, DeadLetter):
+            self._dead_letter(message, verdict.error, replies)
+        if verdict.answer is not None:
+            self._reply(message, verdict.answer, replies)
+        message.ack()
 
-    def _reply(self, message: Message, replies: Producer, answer: dict) -> None:
-        reply_to = message.properties.get("reply_to")
-        if not reply_to:
+    def _dead_letter(self, message: Message, error: str, producer: Producer) -> None:
+        headers = {
+            **{k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"},
+            "x-error": error,
+            "x-failed-by": FAILED_BY,
+            "x-tries": tries_of(message),
+            "x-sender": message.properties.get("user_id") or "",
+        }
+        send_to_queue(producer, message, self.queue.name + DEAD_SUFFIX, headers)
+        log.error(
+            "AMQP ingest: dead-lettered a message from %r after %d tries: %s",
+            headers["x-sender"],
+            headers["x-tries"],
+            error,
+        )
+
+    def _reply(self, message: Message, answer: dict, producer: Producer) -> None:
+        address = reply_address(message)
+        if address is None:
             return
-        replies.publish(
-            json.dumps(answer, ensure_ascii=False).encode(),
+        producer.publish(
+            encoded(answer),
             exchange="",
-            routing_key=reply_to,
+            routing_key=address,
             correlation_id=message.properties.get("correlation_id"),
             content_type="application/json",
             content_encoding="utf-8",
         )
 
 
-def refused(error: Problem, events: list[Any]) -> list[dict]:
-    """The outcomes of a message refused whole: each of its events when its sender is no
-    source or may not report, else the one error."""
-    if isinstance(error, Unauthenticated | PermissionDenied):
-        return [rejection(_event_id(e), [error.to_dict()]) for e in events]
-    return [rejection(None, [error.to_dict()])]
-
-
-def _event_id(event: Any) -> Any:
-    return event.get("event_id") if isinstance(event, dict) else None
+def tries_of(message: Message) -> int:
+    """Which delivery of the message this is, as the quorum queue counts."""
+    return (message.headers or {}).get("x-delivery-count", 0) + 1

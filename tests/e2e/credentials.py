@@ -125,8 +125,9 @@ def publish_over_amqp(
     properties = {} if user_id is None else {"user_id": user_id}
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
-        reply_queue = Queue(f"test.reply.{correlation_id}", exclusive=True, auto_delete=True)
-        reply_queue(channel).declare()
+        # server-named (amq.gen-…): the gateway answers only the sender's own reply queue
+        reply_queue = Queue("", exclusive=True, auto_delete=True)(channel)
+        reply_queue.declare()
         Producer(channel).publish(
             json.dumps({"events": events}, ensure_ascii=False).encode(),
             exchange=INGEST,
@@ -137,7 +138,9 @@ def publish_over_amqp(
             content_type="application/json",
             **properties,
         )
-        with connection.Consumer(reply_queue, callbacks=[lambda body, m: replies.append(body)]):
+        with connection.Consumer(  # declared once: the amq. prefix is the broker's alone
+            reply_queue, callbacks=[lambda body, m: replies.append(body)], auto_declare=False
+        ):
             deadline = time.monotonic() + timeout
             while not replies and time.monotonic() < deadline:
                 with contextlib.suppress(TimeoutError):

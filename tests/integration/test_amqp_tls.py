@@ -167,7 +167,7 @@ def test_a_source_publishes_to_the_gateways_amqp_ingest_over_amqps(tls_broker):
     assert ingest.start(wait=15), "the gateway's ingest consumer did not bind over TLS"
     try:
         with broker.connection(uri, connect_timeout=5) as connection:
-            replies = Queue(f"replies-{uuid.uuid4().hex[:8]}", exclusive=True)(connection)
+            replies = Queue("", exclusive=True)(connection)  # server-named: amq.gen-…
             replies.declare()
             Producer(connection).publish(
                 {"events": [{"event_id": "e-1"}]},

@@ -14,7 +14,12 @@ import pytest
 from nameko.containers import ServiceContainer
 from nameko.rpc import RPC_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TEMPLATE, RpcProxy, get_rpc_exchange
 
-from services.gateway.amqp_ingest import INGEST_EXCHANGE, INGEST_QUEUE
+from services.gateway.amqp_queues import (
+    INGEST_EXCHANGE,
+    INGEST_QUEUE,
+    LEGACY_DEAD_EXCHANGE,
+    LEGACY_QUEUE,
+)
 from services.kernel.bus.queues import DEAD_SUFFIX, consumer_queue, dead_letter_exchange
 from services.kernel.contract.wire import EVENTS_EXCHANGE
 from services.kernel.process.nameko_support import ApplicationProvider
@@ -217,11 +222,14 @@ def required_rights() -> dict[str, dict[str, set[str]]]:
         }
     reply_queue = RPC_REPLY_QUEUE_TEMPLATE.format(STANDALONE_PROXY, reply_key)
     ingest, ingest_dead = INGEST_QUEUE, INGEST_QUEUE + DEAD_SUFFIX
-    dlx = INGEST_EXCHANGE + DEAD_SUFFIX
+    dlx = dead_letter_exchange.name
+    # What an earlier release left, drained and deleted (services/gateway/amqp_queues.py).
+    legacy, legacy_dead = LEGACY_QUEUE, LEGACY_QUEUE + DEAD_SUFFIX
     rights["gateway"] = {
-        "configure": {RPC_EXCHANGE, reply_queue, INGEST_EXCHANGE, dlx, ingest, ingest_dead},
-        "write": {RPC_EXCHANGE, DEFAULT_EXCHANGE, reply_queue, dlx, ingest, ingest_dead},
-        "read": {RPC_EXCHANGE, reply_queue, INGEST_EXCHANGE, dlx, ingest},
+        "configure": {RPC_EXCHANGE, reply_queue, INGEST_EXCHANGE, dlx, ingest, ingest_dead}
+        | {legacy, legacy_dead, LEGACY_DEAD_EXCHANGE},
+        "write": {RPC_EXCHANGE, DEFAULT_EXCHANGE, reply_queue, ingest, ingest_dead, legacy},
+        "read": {RPC_EXCHANGE, reply_queue, INGEST_EXCHANGE, dlx, ingest, legacy, legacy_dead},
         "events:write": set(),
         "events:read": set(),
         "rpc:write": set().union(*(rpc_methods(name) for name in STORES)),

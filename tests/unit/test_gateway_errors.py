@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from services.gateway.amqp_ingest import refused
+from services.gateway.amqp_message import refused
 from services.gateway.checks import checked_quarter, checked_unit
 from services.gateway.errors import (
     BatchTooLarge,
