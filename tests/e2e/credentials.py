@@ -98,6 +98,10 @@ class RabbitUsers:
     def publish(self, source: str, events: list[dict]) -> list[dict]:
         return publish_over_amqp(self.uri(source), events, self.user_id(source))
 
+    def publish_body(self, source: str, body: bytes) -> list[dict]:
+        """One message body exactly as given (JSON text a test writes by hand)."""
+        return publish_body_over_amqp(self.uri(source), body, self.user_id(source))
+
     def delete(self) -> None:
         if not self.sources:
             return
@@ -120,6 +124,14 @@ def publish_over_amqp(
     """Publish one batch to exchange zhaoshang.ingest as any AMQP client would, with `user_id`
     set (RabbitMQ checks it is the connection's user); wait for the outcomes on a reply
     queue."""
+    body = json.dumps({"events": events}, ensure_ascii=False).encode()
+    return publish_body_over_amqp(amqp_uri, body, user_id, timeout)
+
+
+def publish_body_over_amqp(
+    amqp_uri: str, body: bytes, user_id: str | None = None, timeout: float = 60.0
+) -> list[dict]:
+    """Publish one message `body` as it is, and wait for its outcomes (publish_over_amqp)."""
     correlation_id = str(uuid.uuid4())
     replies: list = []
     properties = {} if user_id is None else {"user_id": user_id}
@@ -129,7 +141,7 @@ def publish_over_amqp(
         reply_queue = Queue("", exclusive=True, auto_delete=True)(channel)
         reply_queue.declare()
         Producer(channel).publish(
-            json.dumps({"events": events}, ensure_ascii=False).encode(),
+            body,
             exchange=INGEST,
             routing_key="reports",
             declare=[INGEST],
