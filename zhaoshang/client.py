@@ -29,6 +29,7 @@ from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 
 VIEWS = {"official": pb.GetRankingRequest.OFFICIAL, "provisional": pb.GetRankingRequest.PROVISIONAL}
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # what the gateway reads of one call (README "Limits")
 API_KEY_HEADER = "x-api-key"
 
 
@@ -121,7 +122,7 @@ def open_channel(
     """A channel to the gateway: TLS trusting `ca_file` (else the system's roots), presenting
     the client certificate `cert_file` with its `key_file` if given; plaintext only if asked."""
     options = [
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_REQUEST_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ]
     if plaintext:

@@ -5,8 +5,9 @@ file (credentials.py: id, holder, roles, expiry; hashes only). A call without a 
 verified client certificate (mutual TLS, tls.py) is the source its subject names, with that
 source's default roles. A `delegate` credential acts for the person the call names
 (delegation.py). Every call to the public API without a valid credential is refused before its
-handler; gRPC health and server reflection stay open. Keys are issued, listed, revoked and
-rotated with the command line beside the runtime (zhaoshang/keys.py):
+handler, and every other one takes its caller's fair share (fairshare.py); gRPC health and
+server reflection stay open. Keys are issued, listed, revoked and rotated with the command line
+beside the runtime (zhaoshang/keys.py):
 
     python -m zhaoshang.keys issue pref:420100 --label 武汉市招商引资系统
     python -m zhaoshang.keys list
@@ -22,7 +23,7 @@ deployment may prefix its users' names (`GATEWAY_AMQP_USER_PREFIX`, e.g. `stagin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -30,7 +31,8 @@ import grpc
 from services.gateway.caller import READ, REPORT, Caller
 from services.gateway.credentials import API_KEY_HEADER, KeyStore, default_roles
 from services.gateway.delegation import acting_for
-from services.gateway.errors import Unauthenticated, status_of
+from services.gateway.errors import Throttled, Unauthenticated, abort, status_of
+from services.gateway.fairshare import PUBLISH, FairShare
 from services.gateway.tls import peer_source
 from services.kernel.contract.errors import Problem
 from services.kernel.contract.lookups import is_known_holder, is_known_source
@@ -87,8 +89,9 @@ class Authenticator:
         credential = certified(source) if source else self.keys.credential(api_key).caller()
         return acting_for(credential, metadata)
 
-    def interceptors(self) -> list[grpc.ServerInterceptor]:
-        return [] if self.keys is None else [_CallerRequired(self)]
+    def interceptors(self, fair_share: FairShare | None = None) -> list[grpc.ServerInterceptor]:
+        """Without keys there is no credential to share by: no interceptor at all."""
+        return [] if self.keys is None else [_CallerRequired(self, fair_share)]
 
 
 def certified(source: str) -> Caller:
@@ -114,30 +117,47 @@ def _metadata(pairs: Iterable[tuple[str, Any]] | None) -> dict[str, str]:
 
 
 class _CallerRequired(grpc.ServerInterceptor):
-    """Refuses every call to the public API without a valid credential, before its handler.
+    """Refuses every call to the public API without a valid credential, before its handler,
+    and admits the others by their caller's fair share.
 
     The check runs inside the handler's behaviour, where the call's context is at hand: a
     client certificate is only seen there, not in the interceptor's call details."""
 
-    def __init__(self, auth: Authenticator) -> None:
+    def __init__(self, auth: Authenticator, fair_share: FairShare | None) -> None:
         self.auth = auth
+        self.fair_share = fair_share
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith(PROTECTED):
+        method = handler_call_details.method
+        if handler is None or not method.startswith(PROTECTED):
             return handler
         kinds = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
-        return handler._replace(**{kind: self._checked(getattr(handler, kind)) for kind in kinds})
+        return handler._replace(
+            **{kind: self._checked(getattr(handler, kind), method) for kind in kinds}
+        )
 
-    def _checked(self, behaviour: Any) -> Any:
+    def _checked(self, behaviour: Any, method: str) -> Any:
         if behaviour is None:
             return None
 
         def checked(request: Any, context: grpc.ServicerContext) -> Any:
             try:
-                self.auth.caller(context)
+                caller = self.auth.caller(context)
+                release = self._admit(caller, method, request)
             except Problem as refused:
-                context.abort(status_of(refused) or grpc.StatusCode.UNAUTHENTICATED, str(refused))
-            return behaviour(request, context)
+                if self.fair_share is not None and isinstance(refused, Throttled):
+                    self.fair_share.hold(refused)
+                abort(context, refused, status_of(refused) or grpc.StatusCode.UNAUTHENTICATED)
+            try:
+                return behaviour(request, context)
+            finally:
+                release()
 
         return checked
+
+    def _admit(self, caller: Caller | None, method: str, request: Any) -> Callable[[], None]:
+        if self.fair_share is None or caller is None:
+            return lambda: None
+        reports = len(request.events) if method == PUBLISH else 0
+        return self.fair_share.admit(caller, method, reports)

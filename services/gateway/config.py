@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.gateway.credentials import default_keys_file
+from services.gateway.fairshare import Limits
+from services.gateway.grouping import SHARE
+from services.kernel.contract.errors import SettingInvalid
+
+# What one gRPC message may carry (a batch of reports, any request), checked by grpc before
+# the message is read or its credential looked at; the client library sends no more.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,15 @@ class Config:
     rpc_timeout: float = 30.0  # seconds to wait for a service's answer
     workers: int = 64  # gRPC worker threads: calls waiting to be grouped (grouping.py)
     grace: float = 10.0  # seconds in-flight calls get to finish on shutdown
+    # gRPC calls in progress or waiting for a worker, all callers together; beyond it grpc
+    # answers RESOURCE_EXHAUSTED at once.
+    max_concurrent_rpcs: int = 256
+    # A sender's share of a call to a service while small calls are about (grouping.py).
+    group_share: int = SHARE
+    # Each credential's fair share (services/gateway/fairshare.py). None (GATEWAY_FAIR_SHARE=0):
+    # no limit per credential, only for load generators that speak for a province of systems
+    # through a few keys (the ingest benchmark, the fault tests).
+    limits: Limits | None = field(default_factory=Limits)
     # The API keys file (services/gateway/credentials.py). None: no authentication, each report's
     # `source` is taken as stated — only for a gateway built in-process around fakes;
     # `from_env` always names a file (a missing file holds no keys: every call is refused).
@@ -32,15 +50,26 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Raises SettingInvalid naming a limit that is not a positive number."""
         env = os.environ if env is None else env
         default = cls()
+        max_batch = int(env.get("GATEWAY_MAX_BATCH", default.max_batch))
         return cls(
             amqp_uri=env.get("AMQP_URI", default.amqp_uri),
             address=env.get("GATEWAY_ADDRESS", default.address),
-            max_batch=int(env.get("GATEWAY_MAX_BATCH", default.max_batch)),
+            max_batch=max_batch,
             rpc_timeout=float(env.get("RPC_TIMEOUT", default.rpc_timeout)),
             workers=int(env.get("GATEWAY_WORKERS", default.workers)),
             grace=float(env.get("GATEWAY_GRACE", default.grace)),
+            max_concurrent_rpcs=positive(
+                env, "GATEWAY_MAX_CONCURRENT_RPCS", default.max_concurrent_rpcs, int
+            ),
+            group_share=positive(env, "GATEWAY_GROUP_SHARE", default.group_share, int),
+            limits=(
+                limits_from_env(env, max_batch)
+                if env.get("GATEWAY_FAIR_SHARE", "1") != "0"
+                else None
+            ),
             keys_file=str(default_keys_file(env)),
             amqp_user_prefix=env.get("GATEWAY_AMQP_USER_PREFIX", default.amqp_user_prefix),
             tls_cert=env.get("GATEWAY_TLS_CERT") or None,
@@ -48,3 +77,50 @@ class Config:
             tls_client_ca=env.get("GATEWAY_TLS_CLIENT_CA") or None,
             plaintext=env.get("GATEWAY_PLAINTEXT", "0") == "1",
         )
+
+
+def limits_from_env(env: Mapping[str, str], max_batch: int) -> Limits:
+    default = Limits()
+    limits = Limits(
+        calls_per_s=positive(env, "GATEWAY_CALLS_PER_S", default.calls_per_s, float),
+        calls_burst=positive(env, "GATEWAY_CALLS_BURST", default.calls_burst, int),
+        reports_per_s=positive(env, "GATEWAY_REPORTS_PER_S", default.reports_per_s, float),
+        reports_burst=positive(env, "GATEWAY_REPORTS_BURST", default.reports_burst, int),
+        heavy_per_s=positive(env, "GATEWAY_HEAVY_CALLS_PER_S", default.heavy_per_s, float),
+        heavy_burst=positive(env, "GATEWAY_HEAVY_CALLS_BURST", default.heavy_burst, int),
+        concurrent_calls=positive(env, "GATEWAY_CONCURRENT_CALLS", default.concurrent_calls, int),
+    )
+    if limits.reports_burst < max_batch:  # a full batch could never be admitted
+        raise SettingInvalid(
+            "GATEWAY_REPORTS_BURST",
+            limits.reports_burst,
+            "burst_holds_a_batch",
+            f"不得小于一批报告的上限 GATEWAY_MAX_BATCH（{max_batch}）",
+            f"must be at least a full batch, GATEWAY_MAX_BATCH ({max_batch})",
+        )
+    return limits
+
+
+Number = TypeVar("Number", int, float)
+
+
+def positive(
+    env: Mapping[str, str], name: str, default: Number, kind: Callable[[str], Number]
+) -> Number:
+    """The variable as a finite number above zero; its default when unset."""
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = kind("0")
+    if not (value > 0 and math.isfinite(value)):
+        raise SettingInvalid(
+            name,
+            text,
+            "positive_number",
+            "须为大于 0 的" + ("整数" if kind is int else "数"),
+            "must be a " + ("whole " if kind is int else "") + "number above 0",
+        )
+    return value

@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from services.kernel.contract.errors import Problem, RuleBroken
+from services.kernel.contract.errors import Problem, RuleBroken, clip
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,37 @@ class AccessDenied(PermissionDenied):
     __str__ = InvalidField.__str__
 
 
+class UnknownMethod(Refused):
+    """A gRPC method the gateway does not serve."""
+
+    def __init__(self, method: str):
+        named = clip(method)
+        super().__init__(
+            "method",
+            method,
+            "unknown_method",
+            f"网关没有方法 {named}：它提供 zhaoshang.v1 的 Ingest、Query、Audit、Office 以及 gRPC "
+            "健康检查和反射（规则 unknown_method）",
+            f"the gateway has no method {named}: it serves zhaoshang.v1's Ingest, Query, Audit "
+            "and Office, gRPC health and reflection (rule unknown_method)",
+        )
+
+
 class Unauthenticated(GatewayProblem):
     """No credentials, or credentials naming no source (services/gateway/auth.py)."""
+
+    def __str__(self) -> str:
+        return f"{self.field} [{self.rule}]: {super().__str__()}"
+
+
+class Throttled(GatewayProblem):
+    """A call beyond its caller's fair share (services/gateway/fairshare.py): answered
+    RESOURCE_EXHAUSTED, with `retry_after` seconds in its text and in the trailing metadata
+    `retry-after`."""
+
+    def __init__(self, field: str, value: Any, rule: str, zh: str, en: str, retry_after: float):
+        super().__init__(field, value, rule, zh, en)
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return f"{self.field} [{self.rule}]: {super().__str__()}"
@@ -140,6 +169,8 @@ GRPC_STATUS: dict[type[Problem], grpc.StatusCode] = {
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     AccessDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    Throttled: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    UnknownMethod: grpc.StatusCode.UNIMPLEMENTED,
     BatchTooLarge: grpc.StatusCode.INVALID_ARGUMENT,
     NotABatch: grpc.StatusCode.INVALID_ARGUMENT,
     ServiceRefused: grpc.StatusCode.FAILED_PRECONDITION,
@@ -155,6 +186,17 @@ def status_of(error: BaseException) -> grpc.StatusCode | None:
         if kind in GRPC_STATUS:
             return GRPC_STATUS[kind]
     return None
+
+
+RETRY_AFTER = "retry-after"  # trailing metadata of a throttled call: seconds, e.g. 0.5
+
+
+def abort(context: grpc.ServicerContext, error: Problem, code: grpc.StatusCode) -> NoReturn:
+    """End the call with `code` and the error's text (a throttled call also says when to retry);
+    raises, as grpcio's abort does."""
+    if isinstance(error, Throttled):
+        context.set_trailing_metadata(((RETRY_AFTER, f"{error.retry_after:g}"),))
+    context.abort(code, str(error))
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -173,6 +215,6 @@ def answering(handler: Handler) -> Handler:
                 raise
             if code == grpc.StatusCode.INTERNAL:
                 log.error("%s: %s", handler.__qualname__, error)
-            context.abort(code, str(error))
+            abort(context, error, code)
 
     return wrapper  # type: ignore[return-value]

@@ -18,8 +18,9 @@ from typing import Any
 
 from services.gateway.caller import REPORT, Caller
 from services.gateway.errors import BatchTooLarge, PermissionDenied, ServiceFailed, Undecodable
-from services.gateway.grouping import GroupCommit
-from services.gateway.planning import Run, plan
+from services.gateway.fairshare import share_key
+from services.gateway.grouping import SHARE, GroupCommit
+from services.gateway.planning import plan
 from services.gateway.rpc import Rpc
 from services.kernel.contract.errors import ReportInvalid, error
 from services.kernel.contract.report import Report, validate_report
@@ -69,11 +70,11 @@ def may_not_report(caller: Caller) -> PermissionDenied:
 
 
 class Ingestor:
-    def __init__(self, rpc: Rpc, max_batch: int = 1000):
+    def __init__(self, rpc: Rpc, max_batch: int = 1000, group_share: int = SHARE):
         self.rpc = rpc
         self.max_batch = max_batch
         # Concurrent callers' runs for one service travel together (grouping.py).
-        self.grouped = GroupCommit(self._ingest, max_reports=max_batch)
+        self.grouped = GroupCommit(self._ingest, max_reports=max_batch, share=group_share)
 
     def publish(self, raw_events: Sequence[Any]) -> list[dict]:
         """Validate and forward a batch; one outcome per event, in the order given.
@@ -115,13 +116,12 @@ class Ingestor:
             valid.append((position, report))
         if refused:  # before anything is applied: a failure here leaves the batch to resend
             self.rpc.call("registry", "record_refusals", refused=refused)
+        sender = None if caller is None else share_key(caller)
         for run in plan(valid):
-            for position, outcome in zip(run.positions, self._forward(run), strict=True):
+            forwarded = self.grouped.forward(run.owner, run.reports, sender)
+            for position, outcome in zip(run.positions, forwarded, strict=True):
                 outcomes[position] = outcome
         return [outcomes[position] for position in range(len(raw_events))]
-
-    def _forward(self, run: Run) -> list[dict]:
-        return self.grouped.forward(run.owner, run.reports)
 
     def _ingest(self, owner: str, reports: list[dict]) -> list[dict]:
         answers = self.rpc.call(owner, "ingest", reports=reports)

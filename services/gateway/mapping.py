@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.gateway.errors import Undecodable
+from services.kernel.contract.jsontext import JsonRefused, parse_json
 from services.kernel.contract.ranking import RankingAnswer
 from zhaoshang.api import zhaoshang_pb2 as pb
 
@@ -31,7 +32,8 @@ def to_json(value: Any) -> str:
 
 def event_from_proto(event: pb.Event) -> dict | Undecodable:
     """The envelope as the contract expects it; payload JSON is decoded exactly as an AMQP
-    body is, so both transports validate the same values."""
+    body is (services/kernel/contract/jsontext.py), so both transports validate the same values
+    and refuse the same text: too large, too deep, numbers too long, not JSON."""
     raw: dict[str, Any] = {
         "event_id": event.event_id,
         "type": event.type,
@@ -41,15 +43,15 @@ def event_from_proto(event: pb.Event) -> dict | Undecodable:
     }
     if event.payload_json:
         try:
-            raw["payload"] = json.loads(event.payload_json)
-        except json.JSONDecodeError as error:
+            raw["payload"] = parse_json(event.payload_json, field="payload_json")
+        except JsonRefused as refused:
             return Undecodable(
                 event.event_id,
-                "payload_json",
-                event.payload_json[:200],
-                "json",
-                f"payload_json 不是合法的 JSON：{error}",
-                f"payload_json is not valid JSON: {error}",
+                refused.field,
+                refused.value,
+                refused.rule,
+                refused.message_zh,
+                refused.message_en,
             )
     return raw
 

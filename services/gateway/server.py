@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from concurrent import futures
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,8 +21,10 @@ from grpc_reflection.v1alpha import reflection
 
 from services.gateway.amqp_ingest import DEAD_SUFFIX, INGEST_QUEUE, AmqpIngest
 from services.gateway.auth import AmqpUsers, Authenticator
-from services.gateway.config import Config
+from services.gateway.config import MAX_REQUEST_BYTES, Config
 from services.gateway.credentials import KeyStore
+from services.gateway.errors import UnknownMethod, abort
+from services.gateway.fairshare import FairShare
 from services.gateway.ingest import Ingestor
 from services.gateway.rpc import NamekoRpc, Rpc
 from services.gateway.servicers import (
@@ -30,6 +34,7 @@ from services.gateway.servicers import (
     QueryServicer,
 )
 from services.gateway.tls import TlsSettingsError, listen
+from services.kernel.contract.errors import SettingInvalid
 from services.kernel.process.logs import configure_logging
 from services.kernel.process.metrics import Metrics
 from services.kernel.process.probes import broker_check, dead_letters, http_address, serve_http
@@ -39,8 +44,10 @@ from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 SERVICES = tuple(service.full_name for service in pb.DESCRIPTOR.services_by_name.values())
-# Room for a full batch of large reports: an oversized batch must reach us to be told why.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Answers may be larger than requests: a province-wide listing, a page of a raw log.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+UNKNOWN_METHOD = "unknown"  # the one metrics label of every method the gateway does not serve
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 def serve(
@@ -57,15 +64,23 @@ def serve(
     rpc = rpc or NamekoRpc(config.amqp_uri, config.rpc_timeout)
     metrics = metrics or Metrics("gateway")
     auth = Authenticator(KeyStore(config.keys_file) if config.keys_file else None)
+    # At most a quarter of the workers hold refusals back (fairshare.py).
+    limits, holds = config.limits, config.workers // 4
+    fair_share = None if limits is None else FairShare(limits, holds=holds)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+            ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
         ],
-        interceptors=[metrics.grpc_interceptor(), *auth.interceptors()],
+        interceptors=[
+            _UnknownMethods(metrics),
+            metrics.grpc_interceptor(),
+            *auth.interceptors(fair_share),
+        ],
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    counted = metrics.counting(ingestor or Ingestor(rpc, config.max_batch))
+    counted = metrics.counting(ingestor or Ingestor(rpc, config.max_batch, config.group_share))
     pb_grpc.add_IngestServicer_to_server(IngestServicer(counted, auth), server)
     pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc, auth, metrics), server)
     pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc, auth, metrics), server)
@@ -85,13 +100,42 @@ def serve(
     return server
 
 
+class _UnknownMethods(grpc.ServerInterceptor):
+    """A method the gateway does not serve is answered UNIMPLEMENTED and counted under one
+    label, so no caller can add series to the metrics by inventing names."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is not None:
+            return handler
+        unknown = UnknownMethod(handler_call_details.method)
+
+        def unimplemented(request: bytes, context: grpc.ServicerContext) -> None:
+            latency = self.metrics.latency.labels(
+                self.metrics.service, UNKNOWN_METHOD, "UNIMPLEMENTED"
+            )
+            latency.observe(0.0)  # answered at once
+            abort(context, unknown, grpc.StatusCode.UNIMPLEMENTED)
+
+        return grpc.unary_unary_rpc_method_handler(unimplemented)
+
+
 def main() -> None:
+    # The interpreter passes between threads every half millisecond instead of five: a short
+    # call's thread gets it back soon while another validates a large batch (bench/fairness.py).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     configure_logging()
-    config = Config.from_env()
+    try:
+        config = Config.from_env()
+    except SettingInvalid as refused:
+        raise SystemExit(f"网关未启动 / gateway not started: {refused}") from None
     rpc = NamekoRpc(config.amqp_uri, config.rpc_timeout)
     dead = dead_letters(config.amqp_uri, lambda: [INGEST_QUEUE + DEAD_SUFFIX])
     metrics = Metrics("gateway", dead)
-    ingestor = Ingestor(rpc, config.max_batch)
+    ingestor = Ingestor(rpc, config.max_batch, config.group_share)
     try:
         server = serve(config, rpc, metrics, ingestor)
     except TlsSettingsError as refused:

@@ -70,6 +70,7 @@ def faulty_system(postgres_env, amqp_uri, tmp_path) -> Iterator[FaultySystem]:
         "LOG_LEVEL": "WARNING",
         "METRICS_PORT": "0",  # any free port: another system may be running on this machine
         "GATEWAY_PLAINTEXT": "1",  # on loopback: the load generator's channels are plaintext
+        "GATEWAY_FAIR_SHARE": "0",  # the load speaks for a province through one key a source
     }
     supervisor = Supervisor(env)
     supervisor.start_all()  # issues an API key for every source

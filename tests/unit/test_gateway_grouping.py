@@ -1,5 +1,6 @@
 """Group commit in the gateway: callers arriving while a service's call is on its way are
-forwarded together next, each answered with its own outcomes."""
+forwarded together next, each answered with its own outcomes; while small calls come, a large
+one goes in shares, so they wait behind one share of it at most."""
 
 from __future__ import annotations
 
@@ -158,3 +159,84 @@ def test_a_second_call_crosses_while_the_service_works_on_the_first():
     service.release.set()
     first.join(5)
     assert answers["a"] == [{"event_id": "a", "status": "accepted"}]
+
+
+class GatedService:
+    """Answers each report "accepted", each call once the test lets one more through."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.gate = threading.Semaphore(0)
+
+    def __call__(self, owner: str, reports: list[dict]) -> list[dict]:
+        self.calls.append([r["id"] for r in reports])
+        assert self.gate.acquire(timeout=5)
+        return [{"event_id": r["id"], "status": "accepted"} for r in reports]
+
+
+def sending(group: GroupCommit, batch: list[dict], sender: str, answers: dict):
+    def run() -> None:
+        answers[batch[0]["id"]] = group.forward("registry", batch, sender)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def wait_for_calls(service: GatedService, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(service.calls) < count:
+        assert time.monotonic() < deadline, "the service was not called"
+        time.sleep(0.001)
+
+
+def test_while_small_calls_come_a_large_one_goes_in_shares_and_holds_them_up_by_one():
+    service, answers = GatedService(), {}
+    group = GroupCommit(service, max_reports=100, share=2)
+    threads = [sending(group, reports("y0"), "yichang", answers)]  # small: sharing begins
+    wait_for_calls(service, 1)
+    threads.append(sending(group, reports(*(f"f{n}" for n in range(6))), "wuhan", answers))
+    wait_for_waiting(group, "registry", 1)
+    threads.append(sending(group, reports("y1"), "yichang", answers))
+    wait_for_waiting(group, "registry", 2)
+
+    for _ in range(4):
+        service.gate.release()
+    for thread in threads:
+        thread.join(5)
+
+    assert service.calls == [["y0"], ["f0", "f1", "y1"], ["f2", "f3"], ["f4", "f5"]]
+    assert [o["event_id"] for o in answers["f0"]] == [f"f{n}" for n in range(6)]
+
+
+def test_without_small_calls_about_a_large_call_goes_whole():
+    now = [0.0]
+    service, answers = GatedService(), {}
+    group = GroupCommit(service, max_reports=100, share=2, clock=lambda: now[0])
+    service.gate.release()
+    group.forward("registry", reports("y0"), "yichang")
+    now[0] = 1.5  # a second and more later: no small call since
+
+    service.gate.release()
+    sending(group, reports(*(f"f{n}" for n in range(6))), "wuhan", answers).join(5)
+
+    assert service.calls == [["y0"], [f"f{n}" for n in range(6)]]
+
+
+def test_a_senders_calls_past_its_share_wait_for_the_next_group_in_their_order():
+    service, answers = GatedService(), {}
+    group = GroupCommit(service, max_reports=100, share=2)
+    threads = [sending(group, reports("y0"), "yichang", answers)]
+    wait_for_calls(service, 1)
+    for batch, sender in [(("a0", "a1"), "wuhan"), (("b0",), "wuhan"), (("y1",), "yichang")]:
+        threads.append(sending(group, reports(*batch), sender, answers))
+        wait_for_waiting(group, "registry", len(threads) - 1)
+    threads.append(sending(group, reports("c0"), "wuhan", answers))
+    wait_for_waiting(group, "registry", 4)
+
+    for _ in range(3):
+        service.gate.release()
+    for thread in threads:
+        thread.join(5)
+
+    assert service.calls == [["y0"], ["a0", "a1", "y1"], ["b0", "c0"]]
