@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
+from services.kernel.contract.events import Reported
 from services.kernel.contract.projects import check_not_withdrawn
 from services.registry import rules
 from services.registry.rules import PROMOTION, SIGNED, START_REPORT, STARTED, TRACKING
@@ -46,37 +47,25 @@ class Project(Aggregate):
             """v2 links a project to the leader who planned it; none was named before."""
             state["planned_by_leader"] = None
 
-    class TrackingStarted(Aggregate.Event):
+    class TrackingStarted(Reported):
         wire_type = "project.tracking_started"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
 
-    class Signed(Aggregate.Event):
+    class Signed(Reported):
         wire_type = "project.signed"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
         contract_investment: Decimal
         increase: Decimal  # what this signing adds: all of it the first time, then the rise
 
-    class Assigned(Aggregate.Event):
+    class Assigned(Reported):
         wire_type = "project.assigned"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
         leader: str
         task_force: str
         plan: str
 
-    class Corrected(Aggregate.Event):
+    class Corrected(Reported):
         wire_type = "project.corrected"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
         changes: dict
         previous: dict
@@ -84,23 +73,17 @@ class Project(Aggregate):
         prefecture: str
         key_project: bool
 
-    class Withdrawn(Aggregate.Event):
+    class Withdrawn(Reported):
         wire_type = "project.withdrawn"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
         reason: str
 
-    class ListChanged(Aggregate.Event):
+    class ListChanged(Reported):
         """Onto the 开工 list on its first construction start (十九) reported to tracking; back to
         签约 when that start is rejected or retracted, and on again if the office then verifies
         it. The envelope is the tracking report's that caused it, under a derived event_id."""
 
         wire_type = "project.list_changed"
-        event_id: str
-        source: str
-        occurred_on: date
         project_code: str
         list: str
         previous_list: str
@@ -356,11 +339,8 @@ class Leader(Aggregate):
         role: str
         prefecture: str | None
 
-    class Reappointed(Aggregate.Event):
+    class Reappointed(Reported):
         wire_type = "leader.appointed"
-        event_id: str
-        source: str
-        occurred_on: date
         leader_id: str
         name: str
         unit: str

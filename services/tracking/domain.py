@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.kernel.contract import ids
 from services.kernel.contract.errors import RuleBroken
+from services.kernel.contract.events import Reported
 from services.kernel.contract.jurisdiction import NotPermitted
 from services.tracking.rules import (
     CAPITAL,
@@ -33,14 +34,6 @@ from services.tracking.rules import (
     unknown_milestone,
 )
 from services.tracking.views import milestones_view
-
-
-class Reported(Aggregate.Event):
-    """Fields every report carries: the sender's envelope."""
-
-    event_id: str
-    source: str
-    occurred_on: date
 
 
 class MilestoneReported(Reported):
