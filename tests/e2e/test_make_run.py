@@ -25,6 +25,7 @@ def test_it_says_how_to_connect_and_ctrl_c_stops_every_service_once_and_cleanly(
         "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
         "ZHAOSHANG_VAR": str(var),
         "METRICS_PORT": "0",
+        "CONSOLE_ADDRESS": f"127.0.0.1:{free_port()}",
     }
     # A terminal sends Ctrl-C's SIGINT to its whole foreground process group.
     run = subprocess.Popen(
@@ -45,13 +46,18 @@ def test_it_says_how_to_connect_and_ctrl_c_stops_every_service_once_and_cleanly(
     ca = var.resolve() / "dev-ca.pem"
     assert ca.exists() and f"grpcurl -cacert {ca}" in printed
     assert "x-api-key" in printed and f'ca_file="{ca}"' in printed
+    assert f"web console: http://{env['CONSOLE_ADDRESS']}" in printed
+    assert "dev-console-users.json" in printed
 
     os.killpg(run.pid, signal.SIGINT)
     assert run.wait(60) == 0
 
     logs = {path.stem: path.read_text() for path in Path(var, "log").glob("*.log")}
-    assert set(logs) == {"registry", "tracking", "scoring", "notify", "gateway"}
+    assert set(logs) == {"registry", "tracking", "scoring", "notify", "gateway", "console"}
     for name, log in logs.items():
         assert "Traceback" not in log, f"{name}:\n{log[-3000:]}"
+        if name == "console":
+            assert log.count("console: stopped") == 1, log[-3000:]
+            continue
         stops = log.count("stopping services") + log.count("gateway: stopping")
         assert stops == 1, f"{name} was stopped {stops} times"

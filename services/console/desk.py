@@ -1,0 +1,115 @@
+"""待办/预警, 通报 and 审计 pages, and the console's own access records (auditors)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.console import views
+from services.console.circulars import circular_docx
+from services.console.gateway import PersonClient
+from services.console.pages import QUARTER, READERS, quarters, readable_rankings
+from services.console.roles import AUDITOR, REVIEWER, region_of
+from services.console.web import Refused, call, console_of, page, render, session_of
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _todo(client: PersonClient, unit: str) -> list[views.Warning]:
+    region = region_of(unit) or ""
+    scope = region if region else ("" if unit == "office" else unit)
+    tasks = client.task_status(unit=scope)
+    matters = client.matter_status(unit=scope)
+    back: list[dict] = []
+    if region:  # a 市州's or county's clerks: their reports the office sent back
+        for project in client.list_projects(region=region, register=True).get("projects", []):
+            milestones = client.milestones(project["project_code"])
+            if milestones:
+                back += views.sent_back(project, milestones)
+    return views.warnings(tasks, matters, back)
+
+
+@page(*READERS)
+async def todo(request: Request) -> Response:
+    console, session = console_of(request), session_of(request)
+    items = await call(_todo, console.client(session), session.unit)
+    counts = {c: sum(1 for w in items if w.colour == c) for c in ("red", "amber", "green")}
+    return render(request, "todo.html", items=items[:500], counts=counts, total=len(items))
+
+
+def _published(client: PersonClient, first: str) -> list[dict]:
+    return [
+        {"quarter": quarter, "hash": r["hash"], "policy_version": r.get("policy_version", "")}
+        for quarter, r in readable_rankings(client, first)
+        if r.get("published")
+    ]
+
+
+@page(*READERS, AUDITOR)
+async def circulars(request: Request) -> Response:
+    console, session = console_of(request), session_of(request)
+    published = await call(_published, console.client(session), console.config.first_quarter)
+    return render(request, "circulars.html", published=published)
+
+
+@page(*READERS, AUDITOR)
+async def circular_download(request: Request) -> Response:
+    console, session = console_of(request), session_of(request)
+    quarter = request.path_params["quarter"]
+    if QUARTER.fullmatch(quarter) is None:
+        raise Refused(400, f"季度 {quarter[:20]!r} 无效")
+    ranking = await call(console.client(session).get_ranking, quarter)
+    if not ranking.get("published"):
+        raise Refused(404, f"{quarter} 尚未发布通报")
+    body = await call(circular_docx, ranking)
+    await call(
+        console.accounts.record, session.username, session.unit, "export", f"circular:{quarter}"
+    )
+    name = f"{quarter[:4]}年第{quarter[5]}季度招商引资工作通报.docx"
+    disposition = (
+        f"attachment; filename=\"circular-{quarter}.docx\"; filename*=UTF-8''{quote(name)}"
+    )
+    return Response(body, media_type=DOCX, headers={"Content-Disposition": disposition})
+
+
+@page(AUDITOR, REVIEWER)
+async def audit(request: Request) -> Response:
+    console = console_of(request)
+    return render(
+        request,
+        "audit.html",
+        quarters=quarters(console.config.first_quarter),
+        verification=None,
+        rebuild=None,
+    )
+
+
+@page(AUDITOR, REVIEWER)
+async def audit_verify(request: Request) -> Response:
+    console, session = console_of(request), session_of(request)
+    verification = await call(console.client(session).verify)
+    return render(request, "audit_result.html", verification=verification, rebuild=None)
+
+
+@page(AUDITOR, REVIEWER)
+async def audit_rebuild(request: Request) -> Response:
+    console, session = console_of(request), session_of(request)
+    form = await request.form()
+    quarter = str(form.get("quarter", ""))
+    as_of = str(form.get("as_of", "")).strip()
+    if QUARTER.fullmatch(quarter) is None:
+        raise Refused(400, f"季度 {quarter[:20]!r} 无效")
+    if as_of and re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of) is None:
+        raise Refused(400, f"截至日期 {as_of[:20]!r} 无效：应形如 2020-10-15")
+    rebuild = await call(console.client(session).rebuild_ranking, quarter, as_of)
+    return render(request, "audit_result.html", verification=None, rebuild=rebuild, quarter=quarter)
+
+
+@page(AUDITOR)
+async def trail(request: Request) -> Response:
+    console = console_of(request)
+    entries = await call(console.accounts.trail, 300)
+    return render(request, "trail.html", entries=entries)
