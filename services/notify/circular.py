@@ -14,6 +14,7 @@ from datetime import date
 from html import escape
 
 from services.kernel.contract.ranking import Ranking
+from services.notify import heads as tree_heads
 
 ISSUER = "湖北省招商引资工作领导小组办公室"
 ADDRESSEES = "各市、州、县人民政府，省政府各部门："
@@ -90,6 +91,15 @@ def sections(ranking: Ranking) -> Sections:
     return Sections(opening, summoned, summons_text, tiers, provenance, ranking["hash"])
 
 
+def last_sections(ranking: Ranking) -> tuple[str | None, str]:
+    """The headings after 二、约谈: 三、奖励分档 only in a circular of a ranking made under a
+    policy with reward tiers (2020.1: rewards are the yearly assessment's since, (十五)), then
+    the number of the tree heads' section."""
+    if ranking.get("tiers"):
+        return "三、奖励分档", "四"
+    return None, "三"
+
+
 def tiers_text(ranking: Ranking) -> str:
     parts = [f"{tier}：{'、'.join(units)}" for tier, units in sections(ranking).tiers if units]
     if not parts:
@@ -117,7 +127,7 @@ def table_rows(ranking: Ranking) -> list[list[str]]:
     return rows
 
 
-def render_markdown(ranking: Ranking, published_on: date) -> str:
+def render_markdown(ranking: Ranking, published_on: date, heads: list[dict] | None = None) -> str:
     rows = table_rows(ranking)
     text = sections(ranking)
     lines = [f"# {title(ranking)}", "", f"{ISSUER}　{date_zh(published_on)}", ""]
@@ -125,15 +135,25 @@ def render_markdown(ranking: Ranking, published_on: date) -> str:
     lines.append("| " + " | ".join(rows[0]) + " |")
     lines.append("|" + "---|" * len(rows[0]))
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    lines += ["", "## 二、约谈", "", text.summons_text, "", "## 三、奖励分档", ""]
-    lines += [tiers_text(ranking), "", text.provenance, "", f"`{text.ranking_hash}`", ""]
+    lines += ["", "## 二、约谈", "", text.summons_text, ""]
+    tiers_heading, heads_number = last_sections(ranking)
+    if tiers_heading:
+        lines += [f"## {tiers_heading}", "", tiers_text(ranking), ""]
+    lines += [text.provenance, "", f"`{text.ranking_hash}`", ""]
+    lines += tree_heads.markdown(heads or [], text.ranking_hash, heads_number)
     lines += [ISSUER, date_zh(published_on), ""]
     return "\n".join(lines)
 
 
-def render_html(ranking: Ranking, published_on: date, chart_png: bytes) -> str:
+def render_html(
+    ranking: Ranking, published_on: date, chart_png: bytes, heads: list[dict] | None = None
+) -> str:
     rows = table_rows(ranking)
     text = sections(ranking)
+    tiers_heading, heads_number = last_sections(ranking)
+    tiers = (
+        f"<h2>{tiers_heading}</h2><p>{escape(tiers_text(ranking))}</p>" if tiers_heading else ""
+    )
     head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
     chart = base64.b64encode(chart_png).decode("ascii")
@@ -150,8 +170,8 @@ def render_html(ranking: Ranking, published_on: date, chart_png: bytes) -> str:
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         f'<p><img alt="各市州总分" src="data:image/png;base64,{chart}"></p>'
         f"<h2>二、约谈</h2><p>{escape(text.summons_text)}</p>"
-        f"<h2>三、奖励分档</h2><p>{escape(tiers_text(ranking))}</p>"
-        f"<p>{escape(text.provenance)}</p><p><code>{escape(text.ranking_hash)}</code></p>"
+        f"{tiers}<p>{escape(text.provenance)}</p><p><code>{escape(text.ranking_hash)}</code></p>"
+        f"{tree_heads.html(heads or [], text.ranking_hash, heads_number)}"
         f'<p class="sign">{escape(ISSUER)}<br>{escape(date_zh(published_on))}</p>'
         "</body></html>\n"
     )

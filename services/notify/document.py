@@ -25,10 +25,12 @@ from docx.text.run import Run
 
 from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.ranking import Ranking
+from services.notify import heads as tree_heads
 from services.notify.circular import (
     ADDRESSEES,
     ISSUER,
     date_zh,
+    last_sections,
     sections,
     table_rows,
     tiers_text,
@@ -48,7 +50,9 @@ _AFTER_PBDR = ("w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr", "w:sect
 _AFTER_TBLCELLMAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
 
 
-def render_docx(ranking: Ranking, published_on: date, chart_png: bytes) -> bytes:
+def render_docx(
+    ranking: Ranking, published_on: date, chart_png: bytes, heads: list[dict] | None = None
+) -> bytes:
     document = Document()
     _page_setup(document)
     _set_style_font(document, "Normal", BODY_FONT, 16)
@@ -67,10 +71,14 @@ def render_docx(ranking: Ranking, published_on: date, chart_png: bytes) -> bytes
 
     _paragraph(document, "二、约谈", HEADING_FONT, 16)
     _body(document, text.summons_text)
-    _paragraph(document, "三、奖励分档", HEADING_FONT, 16)
-    _body(document, tiers_text(ranking))
+    tiers_heading, heads_number = last_sections(ranking)
+    if tiers_heading:
+        _paragraph(document, tiers_heading, HEADING_FONT, 16)
+        _body(document, tiers_text(ranking))
     _body(document, text.provenance)
     _paragraph(document, text.ranking_hash, HASH_FONT, 10, centred=True)
+    if heads:
+        _heads(document, heads, text.ranking_hash, heads_number)
 
     _paragraph(document, ISSUER, BODY_FONT, 16, right=True)
     _paragraph(document, date_zh(published_on), BODY_FONT, 16, right=True)
@@ -94,6 +102,19 @@ def normalised_zip(data: bytes, day: date) -> bytes:
 
 
 # Layout ------------------------------------------------------------------------------------
+
+
+def _heads(document, heads: list[dict], ranking_hash: str, number: str) -> None:
+    """The signed tree heads (services/notify/heads.py): text, the one line an auditor's
+    command reads, and its QR code."""
+    _paragraph(document, f"{number}、{tree_heads.TITLE}", HEADING_FONT, 16)
+    _body(document, tree_heads.INTRO)
+    for line in tree_heads.lines(heads):
+        _paragraph(document, line, HASH_FONT, 8)
+    line = tree_heads.payload(heads, ranking_hash)
+    _paragraph(document, line, HASH_FONT, 6)
+    document.add_picture(io.BytesIO(tree_heads.qr_png(line)), width=Cm(7))
+    document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 def _page_setup(document) -> None:

@@ -53,13 +53,16 @@ def file_names(ranking: Ranking) -> list[str]:
     return [stem + suffix for suffix in SUFFIXES]
 
 
-def render(ranking: Ranking, published_on: date) -> RenderedCircular:
-    """The circular of `ranking` (with its `hash`) as published on `published_on`."""
+def render(
+    ranking: Ranking, published_on: date, heads: list[dict] | None = None
+) -> RenderedCircular:
+    """The circular of `ranking` (with its `hash`) as published on `published_on`, under the
+    signed tree heads `heads` (services/notify/heads.py; none in a circular made before)."""
     chart = totals_chart(ranking)
-    docx = render_docx(ranking, published_on, chart)
+    docx = render_docx(ranking, published_on, chart, heads)
     contents = (
-        render_markdown(ranking, published_on).encode(),
-        render_html(ranking, published_on, chart).encode(),
+        render_markdown(ranking, published_on, heads).encode(),
+        render_html(ranking, published_on, chart, heads).encode(),
         docx,
     )
     files = dict(zip(file_names(ranking), contents, strict=True))

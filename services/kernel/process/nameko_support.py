@@ -29,6 +29,7 @@ from services.kernel.bus.queues import (
 from services.kernel.bus.relay import OutboxRelay
 from services.kernel.store.audit import CheckpointSealer
 from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.heads import keeper
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class ApplicationProvider(DependencyProvider):
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
     (low latency) and at least once a second (to retry after a broker outage); the same thread
-    seals the store's checkpoints (services/kernel/store/audit.py). `follows` names the
-    upstream services whose messages the service consumes (their dead-letter queues are
+    seals the store's checkpoints (services/kernel/store/audit.py) and signs a tree head over
+    each (heads.py); `seal_as` names a store sealed without a relay (notify). `follows` names
+    the upstream services whose messages the service consumes (their dead-letter queues are
     declared before the first message can fail).
     """
 
@@ -59,9 +61,11 @@ class ApplicationProvider(DependencyProvider):
         factory: Callable[[], ServiceApplication],
         relay_as: str | None = None,
         follows: Sequence[str] = (),
+        seal_as: str | None = None,
     ):
         self.factory = factory
         self.relay_as = relay_as
+        self.seal_as = seal_as or relay_as  # a store without a relay may still be sealed
         self.follows = follows
         self.app: ServiceApplication | None = None
         self.relay: OutboxRelay | None = None
@@ -79,19 +83,19 @@ class ApplicationProvider(DependencyProvider):
         self.app = self.factory()
         if self.relay_as:
             self.relay = OutboxRelay(self.app, self.relay_as, self.container.config["AMQP_URI"])
-            self.sealer = CheckpointSealer(self.app)
             self.app.on_recorded(self._wake.set)
+        if self.seal_as:
+            self.sealer = CheckpointSealer(self.app)
 
     def start(self) -> None:
-        if self.relay is not None:
+        if self.relay is not None or self.sealer is not None:
             self._relay_thread = self.container.spawn_managed_thread(self._run_relay)
 
     def _run_relay(self) -> None:
-        assert self.relay is not None
         while not self._stopping:
             self._wake.clear()
             try:
-                while not self._stopping and self.relay.pump():
+                while self.relay is not None and not self._stopping and self.relay.pump():
                     pass
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.relay_as)
@@ -99,11 +103,15 @@ class ApplicationProvider(DependencyProvider):
             self._wake.wait(RELAY_IDLE_SECONDS)
 
     def _seal(self) -> None:
-        assert self.sealer is not None
+        """A checkpoint when one is due, and a signed tree head over it (heads.py)."""
+        assert self.sealer is not None and self.app is not None and self.seal_as
         try:
-            self.sealer.seal_if_due()
+            sealed = self.sealer.seal_if_due()
         except Exception:
-            log.exception("sealing a checkpoint of %s failed; retrying", self.relay_as)
+            log.exception("sealing a checkpoint of %s failed; retrying", self.seal_as)
+            return
+        if sealed:
+            keeper(self.app, self.seal_as).after_checkpoint()
 
     def stop(self) -> None:
         """After the workers finished (nameko stops dependencies last): let the relay finish

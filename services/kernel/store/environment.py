@@ -65,7 +65,11 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
     apply to every connection (services/kernel/store/pgtls.py).
     """
     persistence = environ.get("PERSISTENCE_MODULE", SQLITE)
-    env = {"PERSISTENCE_MODULE": persistence, "CREATE_TABLE": "y"}
+    # ZHAOSHANG_CREATE_TABLES=n: the tables are the schema owner's to make (roles.py).
+    env = {
+        "PERSISTENCE_MODULE": persistence,
+        "CREATE_TABLE": environ.get("ZHAOSHANG_CREATE_TABLES", "y"),
+    }
     if persistence == SQLITE:
         env["SQLITE_DBNAME"] = str(var_dir(environ) / f"{service}.sqlite")
         env["SQLITE_LOCK_TIMEOUT"] = environ.get("SQLITE_LOCK_TIMEOUT", "30")
@@ -92,14 +96,11 @@ def store_env(service: str, environ: Mapping[str, str] = os.environ) -> dict[str
     return env
 
 
-def ensure_postgres_schema(env: Mapping[str, str]) -> None:
-    """eventsourcing creates tables but not the schema they live in."""
-    import psycopg
-    from psycopg import sql
-
+def connection_parameters(env: Mapping[str, str]) -> dict[str, Any]:
+    """psycopg's connection arguments from a store's environment (store_env)."""
     from services.kernel.store.pgtls import tls_parameters
 
-    parameters: dict[str, Any] = {
+    return {
         "dbname": env["POSTGRES_DBNAME"],
         "host": env["POSTGRES_HOST"],
         "port": env["POSTGRES_PORT"],
@@ -107,9 +108,16 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
         "password": env["POSTGRES_PASSWORD"] or None,
         **tls_parameters(env),
     }
-    with psycopg.connect(autocommit=True, **parameters) as conn:
+
+
+def ensure_postgres_schema(env: Mapping[str, str]) -> None:
+    """eventsourcing creates tables but not the schema they live in."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(autocommit=True, **connection_parameters(env)) as conn:
         # Only when missing: CREATE SCHEMA needs CREATE on the database even for a schema that
-        # exists, and in production a service's role owns its schema and has no such right.
+        # exists, and in production a service's role has no such right (roles.py).
         schema = env["POSTGRES_SCHEMA"]
         if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone():
             return
