@@ -37,6 +37,7 @@ from services.gateway.tls import peer_source
 from services.kernel.contract.errors import Problem
 from services.kernel.contract.lookups import is_known_holder, is_known_source
 
+VALIDATE = "/zhaoshang.v1.Ingest/Validate"  # a preview costs a caller's share as a Publish does
 PROTECTED = "/zhaoshang.v1."  # every method of the public API; health and reflection stay open
 CERTIFICATE = "cert:"  # a certificate's credential id: cert:<its subject's common name>
 
@@ -159,5 +160,5 @@ class _CallerRequired(grpc.ServerInterceptor):
     def _admit(self, caller: Caller | None, method: str, request: Any) -> Callable[[], None]:
         if self.fair_share is None or caller is None:
             return lambda: None
-        reports = len(request.events) if method == PUBLISH else 0
+        reports = len(request.events) if method in (PUBLISH, VALIDATE) else 0
         return self.fair_share.admit(caller, method, reports)

@@ -85,6 +85,33 @@ class Ingestor:
         and BackendError (errors.py) when a service cannot answer (calls made before it stay
         applied: a resend of the batch gets "duplicate" for them).
         """
+        outcomes, valid, refused = self._contract(raw_events)
+        if refused:  # before anything is applied: a failure here leaves the batch to resend
+            self.rpc.call("registry", "record_refusals", refused=refused)
+        caller: Caller | None = getattr(raw_events, "caller", None)
+        sender = None if caller is None else share_key(caller)
+        for run in plan(valid):
+            forwarded = self.grouped.forward(run.owner, run.reports, sender)
+            for position, outcome in zip(run.positions, forwarded, strict=True):
+                outcomes[position] = outcome
+        return [outcomes[position] for position in range(len(raw_events))]
+
+    def validate(self, raw_events: Sequence[Any]) -> list[dict]:
+        """What `publish` would answer for the batch now, storing nothing (Ingest.Validate):
+        the same checks here, then each run judged by its owning service's `validate`, which
+        applies it to what is stored and drops the changes; a refusal is not recorded."""
+        outcomes, valid, _ = self._contract(raw_events)
+        for run in plan(valid):
+            judged = self._answers(run.owner, "validate", run.reports)
+            for position, outcome in zip(run.positions, judged, strict=True):
+                outcomes[position] = outcome
+        return [outcomes[position] for position in range(len(raw_events))]
+
+    def _contract(
+        self, raw_events: Sequence[Any]
+    ) -> tuple[dict[int, dict], list[tuple[int, Report]], list[dict]]:
+        """The gateway's own checks of a batch: the outcomes of the events it rejects (by
+        position), the valid reports (with their positions), and the refusals to record."""
         if len(raw_events) > self.max_batch:
             raise BatchTooLarge(len(raw_events), self.max_batch)
         caller: Caller | None = getattr(raw_events, "caller", None)
@@ -114,21 +141,17 @@ class Ingestor:
                     )
                     continue
             valid.append((position, report))
-        if refused:  # before anything is applied: a failure here leaves the batch to resend
-            self.rpc.call("registry", "record_refusals", refused=refused)
-        sender = None if caller is None else share_key(caller)
-        for run in plan(valid):
-            forwarded = self.grouped.forward(run.owner, run.reports, sender)
-            for position, outcome in zip(run.positions, forwarded, strict=True):
-                outcomes[position] = outcome
-        return [outcomes[position] for position in range(len(raw_events))]
+        return outcomes, valid, refused
 
     def _ingest(self, owner: str, reports: list[dict]) -> list[dict]:
-        answers = self.rpc.call(owner, "ingest", reports=reports)
+        return self._answers(owner, "ingest", reports)
+
+    def _answers(self, owner: str, method: str, reports: list[dict]) -> list[dict]:
+        answers = self.rpc.call(owner, method, reports=reports)
         if len(answers) != len(reports):
             raise ServiceFailed(
                 f"服务 {owner} 对 {len(reports)} 条报告给出了 {len(answers)} 个结果",
                 f"service {owner} answered {len(answers)} outcomes for {len(reports)} reports",
-                f"{owner}.ingest",
+                f"{owner}.{method}",
             )
         return answers

@@ -91,6 +91,8 @@ class Ingestor(Protocol):
 
     def publish(self, raw_events: Sequence[Any]) -> list[dict]: ...
 
+    def validate(self, raw_events: Sequence[Any]) -> list[dict]: ...
+
 
 class _CountingIngestor:
     def __init__(self, ingestor: Ingestor, metrics: Metrics):
@@ -102,6 +104,9 @@ class _CountingIngestor:
         outcomes = self._ingestor.publish(raw_events)
         self._metrics.record_outcomes(outcomes, raw_events)
         return outcomes
+
+    def validate(self, raw_events: Sequence[Any]) -> list[dict]:
+        return self._ingestor.validate(raw_events)  # a preview: nothing reported, nothing counted
 
 
 class _GrpcTiming(grpc.ServerInterceptor):
