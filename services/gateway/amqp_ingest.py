@@ -8,10 +8,12 @@ amqp_queues.py.
 
 One thread owns the broker connection and settles each message as decided; a worker thread
 decides, so however long that takes (a service slow to answer, an outage held through), the
-connection keeps its heartbeats. One message is in hand at a time. It is acknowledged only
-once its outcomes are known, so a gateway that dies mid-way leaves it to be redelivered (a
-redelivery is answered "duplicate" for what was already stored); the queue counts those
-deliveries, not the gateway's memory, and dead-letters a message past its delivery limit.
+connection keeps its heartbeats. One message is in hand at a time; the sources' lanes are
+served in turn (amqp_queues.py), each delivering its next message once its last is settled.
+A message is acknowledged only once its outcomes are known, so a gateway that dies mid-way
+leaves it to be redelivered (a redelivery is answered "duplicate" for what was already
+stored); the queue counts those deliveries, not the gateway's memory, and dead-letters a
+message past its delivery limit.
 
 With `users` (always, as the gateway runs), the message's `user_id` names its sender
 (services/gateway/auth.py), a caller with the roles report and read: a message without one, or
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
@@ -42,9 +45,11 @@ from services.gateway.amqp_message import (
 from services.gateway.amqp_queues import (
     INGEST_EXCHANGE,
     INGEST_QUEUE,
+    LANE_WAITING,
     ClassicDrain,
     declare,
     ingest_queue,
+    lane_queue,
 )
 from services.gateway.auth import AmqpUsers
 from services.kernel.bus import broker
@@ -69,8 +74,9 @@ CLASSIC_REDELIVERED = {
 
 
 class AmqpIngest:
-    """A consumer thread on `gateway.sources` (and on the classic `gateway.ingest` while an
-    earlier release left one): start(), then stop() to finish the message in hand and close."""
+    """A consumer thread on `gateway.sources`, on the lane of each of `lanes` (RabbitMQ user
+    names), and on the classic `gateway.ingest` while an earlier release left one: start(),
+    then stop() to finish the message in hand and close."""
 
     def __init__(
         self,
@@ -80,10 +86,13 @@ class AmqpIngest:
         queue: str = INGEST_QUEUE,
         users: AmqpUsers | None = None,
         retry_pause: float = RETRY_PAUSE,
+        lanes: Sequence[str] = (),
+        lane_waiting: int = LANE_WAITING,
     ):
         self.amqp_uri = amqp_uri
         self.exchange = Exchange(exchange, type="topic", durable=True)
         self.queue = ingest_queue(self.exchange, queue)
+        self.lanes = [lane_queue(user, lane_waiting) for user in lanes]
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self.judge = Judge(ingestor, users, self._stopping, retry_pause)
@@ -120,14 +129,17 @@ class AmqpIngest:
             self._stopping.wait(RECONNECT_PAUSE)
 
     def _consume(self, connection: Connection) -> None:
-        declare(connection, self.queue)
+        queues = [self.queue, *self.lanes]
+        declare(connection, queues)
         classic = ClassicDrain.found(connection, self.exchange, self.queue.name)
         channel = connection.channel()
+        # One unsettled message per queue (per consumer, not per channel): each lane's next
+        # message joins `_arrived` behind the other lanes' once its last is settled.
         channel.basic_qos(prefetch_size=0, prefetch_count=1, a_global=False)
         replies = Producer(connection.channel())
-        with Consumer(channel, [self.queue], on_message=self._arrived.append):
+        with Consumer(channel, queues, on_message=self._arrived.append):
             self._ready.set()
-            log.info("AMQP ingest: consuming %s", self.queue.name)
+            log.info("AMQP ingest: consuming %s and %d lanes", self.queue.name, len(self.lanes))
             while not self._stopping.is_set() or self._in_hand is not None:
                 if self._in_hand is not None:
                     self._settle_when_decided(connection, replies)
@@ -182,7 +194,7 @@ class AmqpIngest:
             "x-tries": tries_of(message),
             "x-sender": message.properties.get("user_id") or "",
         }
-        send_to_queue(producer, message, self.queue.name + DEAD_SUFFIX, headers)
+        send_to_queue(producer, message, INGEST_QUEUE + DEAD_SUFFIX, headers)
         log.error(
             "AMQP ingest: dead-lettered a message from %r after %d tries: %s",
             headers["x-sender"],

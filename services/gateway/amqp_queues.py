@@ -1,7 +1,18 @@
 """The AMQP ingest's queues: where the sources' messages wait, where those given up on go, and
 the move from the classic queue of earlier releases.
 
-`gateway.sources` is a quorum queue, since RabbitMQ counts deliveries on quorum queues only:
+Each source has a lane of its own: exchange `zhaoshang.sources` (topic) routes a message by its
+routing key, which must be the sender's RabbitMQ user name (the broker's topic permissions hold
+each user to its own, README "Credentials and access"), to queue `gateway.lane.<user>`. A lane
+holds at most LANE_WAITING messages (LANE_WAITING_BYTES of bodies); a source that fills its own
+lane is refused (`reject-publish`: a publisher with confirms gets a nack) while every other
+lane goes on taking messages. The gateway consumes every lane with a prefetch of one message
+each, so the lanes are served in turn: a source with ten thousand messages waiting gets one
+turn in each round, like a source with one. `gateway.sources`, on exchange `zhaoshang.ingest`,
+is the lane every sender shared before lanes: it still takes messages under any routing key,
+and is served in turn beside the lanes, but whoever fills it fills it for everyone using it.
+
+Every queue here is a quorum queue, since RabbitMQ counts deliveries on quorum queues only:
 - `x-delivery-limit`: a message returned that often (a gateway that died holding it, or failed
   on it with an error) is dead-lettered, so a poison message never crash-loops every replica.
   Its dead letters go to `gateway.sources.dead` over `zhaoshang.dead`, as the services' do
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
@@ -39,6 +51,10 @@ INGEST_EXCHANGE = "zhaoshang.ingest"
 INGEST_QUEUE = "gateway.sources"
 MAX_WAITING = 10_000  # messages waiting in the queue, all sources together
 MAX_WAITING_BYTES = 256 * 1024 * 1024  # their bodies together
+LANES_EXCHANGE = "zhaoshang.sources"
+LANE_PREFIX = "gateway.lane."
+LANE_WAITING = 1_000  # messages waiting in one source's lane
+LANE_WAITING_BYTES = 64 * 1024 * 1024  # their bodies together
 LEGACY_QUEUE = "gateway.ingest"  # classic, up to the release before delivery limits
 LEGACY_DEAD_EXCHANGE = "zhaoshang.ingest.dead"  # its dead-letter exchange (fanout)
 RETIRE_EVERY = 30.0  # seconds between tries to delete it, once drained
@@ -52,17 +68,40 @@ def ingest_queue(
     max_waiting: int = MAX_WAITING,
     max_waiting_bytes: int = MAX_WAITING_BYTES,
 ) -> Queue:
-    """The quorum queue bound to every routing key of `exchange`."""
+    """The shared quorum queue, bound to every routing key of `exchange`."""
+    return _bounded(name, exchange, "#", max_waiting, max_waiting_bytes)
+
+
+# A message on the lanes' exchange that no lane takes (its sender has none: GATEWAY_AMQP_LANES)
+# goes on to the shared exchange, and so to the shared queue.
+LANES = Exchange(
+    LANES_EXCHANGE, type="topic", durable=True, arguments={"alternate-exchange": INGEST_EXCHANGE}
+)
+
+
+def lane_queue(
+    user: str,
+    max_waiting: int = LANE_WAITING,
+    max_waiting_bytes: int = LANE_WAITING_BYTES,
+) -> Queue:
+    """The lane of the RabbitMQ user `user`: its messages on LANES, under its own name. Its
+    dead letters join the shared queue's, in one place for the operator."""
+    return _bounded(LANE_PREFIX + user, LANES, user, max_waiting, max_waiting_bytes)
+
+
+def _bounded(
+    name: str, exchange: Exchange, routing_key: str, max_waiting: int, max_waiting_bytes: int
+) -> Queue:
     return Queue(
         name,
         exchange,
-        routing_key="#",
+        routing_key=routing_key,
         durable=True,
         queue_arguments={
             "x-queue-type": "quorum",
             "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": dead_letter_exchange.name,
-            "x-dead-letter-routing-key": name,
+            "x-dead-letter-routing-key": INGEST_QUEUE,
             "x-max-length": max_waiting,
             "x-max-length-bytes": max_waiting_bytes,
             "x-overflow": "reject-publish",
@@ -70,11 +109,14 @@ def ingest_queue(
     )
 
 
-def declare(connection: Connection, queue: Queue) -> None:
-    """The queue, bound, and its dead-letter queue (there before the first letter is)."""
+def declare(connection: Connection, queues: Sequence[Queue]) -> None:
+    """The queues, bound, and the dead-letter queue they share (there before the first
+    letter is)."""
     channel = connection.channel()
-    dead_letter_queue(queue.name)(channel).declare()
-    queue(channel).declare()
+    dead_letter_queue(INGEST_QUEUE)(channel).declare()
+    LANES(channel).declare()  # the lanes' exchange is there even where no source has a lane
+    for queue in queues:
+        queue(channel).declare()
     channel.close()
 
 

@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from services.gateway.amqp_queues import LANE_WAITING
 from services.gateway.credentials import default_keys_file
 from services.gateway.fairshare import Limits
 from services.gateway.grouping import SHARE
 from services.kernel.contract.errors import SettingInvalid
+from services.kernel.contract.lookups import is_known_source, known_sources
 
 # What one gRPC message may carry (a batch of reports, any request), checked by grpc before
 # the message is read or its credential looked at; the client library sends no more.
@@ -40,6 +42,11 @@ class Config:
     # `from_env` always names a file (a missing file holds no keys: every call is refused).
     keys_file: str | None = None
     amqp_user_prefix: str = ""  # AMQP user `<prefix><source>` publishes as that source
+    # The sources with an AMQP lane of their own (amqp_queues.py): those a deployment gave a
+    # RabbitMQ user. Others' messages on the lanes' exchange join the shared queue.
+    amqp_lanes: tuple[str, ...] = ()
+    # Messages waiting in one source's AMQP lane before it refuses more.
+    amqp_lane_waiting: int = LANE_WAITING
     # TLS (services/gateway/tls.py): the server's certificate chain and key, PEM files; with
     # `tls_client_ca`, clients must present a certificate it signed. Without a certificate the
     # gateway does not start, unless `plaintext` is asked for on a loopback address.
@@ -72,11 +79,35 @@ class Config:
             ),
             keys_file=str(default_keys_file(env)),
             amqp_user_prefix=env.get("GATEWAY_AMQP_USER_PREFIX", default.amqp_user_prefix),
+            amqp_lanes=lanes_from_env(env),
+            amqp_lane_waiting=positive(
+                env, "GATEWAY_AMQP_LANE_WAITING", default.amqp_lane_waiting, int
+            ),
             tls_cert=env.get("GATEWAY_TLS_CERT") or None,
             tls_key=env.get("GATEWAY_TLS_KEY") or None,
             tls_client_ca=env.get("GATEWAY_TLS_CLIENT_CA") or None,
             plaintext=env.get("GATEWAY_PLAINTEXT", "0") == "1",
         )
+
+
+def lanes_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
+    """GATEWAY_AMQP_LANES: sources separated by commas, or `all`; each must be a source."""
+    text = env.get("GATEWAY_AMQP_LANES", "").strip()
+    if text == "all":
+        return known_sources()
+    lanes = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    for source in lanes:
+        if not is_known_source(source):
+            raise SettingInvalid(
+                "GATEWAY_AMQP_LANES",
+                source,
+                "known_source",
+                f"{source} 不是报送系统（应为 office、pref:<市州代码>、county:<县级代码>、"
+                "dept:<部门> 或 org:<单位>，以逗号分隔，或 all）",
+                f"{source} is no source (expected office, pref:<code>, county:<code>, "
+                "dept:<key> or org:<key>, separated by commas, or all)",
+            )
+    return lanes
 
 
 def limits_from_env(env: Mapping[str, str], max_batch: int) -> Limits:

@@ -24,6 +24,7 @@ from services.gateway.auth import AmqpUsers, Authenticator
 from services.gateway.config import MAX_REQUEST_BYTES, Config
 from services.gateway.credentials import KeyStore
 from services.gateway.errors import UnknownMethod, abort
+from services.gateway.evidence import EvidenceServicer
 from services.gateway.fairshare import FairShare
 from services.gateway.ingest import Ingestor
 from services.gateway.rpc import NamekoRpc, Rpc
@@ -85,6 +86,7 @@ def serve(
     pb_grpc.add_QueryServicer_to_server(QueryServicer(rpc, auth, metrics), server)
     pb_grpc.add_AuditServicer_to_server(AuditServicer(rpc, auth, metrics), server)
     pb_grpc.add_OfficeServicer_to_server(OfficeServicer(rpc, auth, metrics), server)
+    pb_grpc.add_EvidenceServicer_to_server(EvidenceServicer(rpc, auth, metrics), server)
 
     health_servicer = health.HealthServicer()
     for name in ("", *SERVICES):
@@ -144,6 +146,8 @@ def main() -> None:
         config.amqp_uri,
         metrics.counting(ingestor),
         users=AmqpUsers(config.amqp_user_prefix),
+        lanes=[config.amqp_user_prefix + source for source in config.amqp_lanes],
+        lane_waiting=config.amqp_lane_waiting,
     )
     consumer.start()
     probes = serve_http(http_address("gateway"), metrics, {"broker": broker_check(config.amqp_uri)})

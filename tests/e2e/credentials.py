@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import grpc
 from kombu import Connection, Exchange, Producer, Queue
 
+from services.gateway.amqp_queues import LANES
 from zhaoshang.api import zhaoshang_pb2 as pb
 from zhaoshang.api import zhaoshang_pb2_grpc as pb_grpc
 from zhaoshang.client import event_to_proto, open_channel, outcome_from_proto
@@ -73,6 +74,18 @@ class RabbitUsers:
             ],
             "permissions": [
                 {"user": user, "vhost": self.vhost, "configure": ".*", "write": ".*", "read": ".*"}
+                for user in users
+            ],
+            # Each user publishes on the lanes' exchange under its own name only, as README
+            # "Credentials and access" asks a deployment to set.
+            "topic_permissions": [
+                {
+                    "user": user,
+                    "vhost": self.vhost,
+                    "exchange": LANES.name,
+                    "write": "^{username}$",
+                    "read": "^$",
+                }
                 for user in users
             ],
         }
@@ -131,10 +144,13 @@ def publish_over_amqp(
 def publish_body_over_amqp(
     amqp_uri: str, body: bytes, user_id: str | None = None, timeout: float = 60.0
 ) -> list[dict]:
-    """Publish one message `body` as it is, and wait for its outcomes (publish_over_amqp)."""
+    """Publish one message `body` as it is, and wait for its outcomes (publish_over_amqp): as
+    a source, on its own lane (routing key: its user name); without `user_id`, on the shared
+    exchange of earlier releases."""
     correlation_id = str(uuid.uuid4())
     replies: list = []
     properties = {} if user_id is None else {"user_id": user_id}
+    exchange, routing_key = (INGEST, "reports") if user_id is None else (LANES, user_id)
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         # server-named (amq.gen-…): the gateway answers only the sender's own reply queue
@@ -142,9 +158,9 @@ def publish_body_over_amqp(
         reply_queue.declare()
         Producer(channel).publish(
             body,
-            exchange=INGEST,
-            routing_key="reports",
-            declare=[INGEST],
+            exchange=exchange,
+            routing_key=routing_key,
+            declare=[exchange],
             reply_to=reply_queue.name,
             correlation_id=correlation_id,
             content_type="application/json",

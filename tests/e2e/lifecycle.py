@@ -26,8 +26,11 @@ PLAN_DAY = "2020-07-01"
 
 
 @contextlib.contextmanager
-def running_system(tmp_path: Path, store: str = "sqlite") -> Iterator[RunningSystem]:
-    """The whole system as `make run` starts it, in its own vhost (and PostgreSQL database)."""
+def running_system(
+    tmp_path: Path, store: str = "sqlite", **settings: str
+) -> Iterator[RunningSystem]:
+    """The whole system as `make run` starts it, in its own vhost (and PostgreSQL database);
+    `settings` are environment variables set for every process (e.g. a gateway's limit)."""
     vhost = f"zhaoshang-test-{uuid.uuid4().hex[:8]}"
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
@@ -55,6 +58,7 @@ def running_system(tmp_path: Path, store: str = "sqlite") -> Iterator[RunningSys
         "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
         "GATEWAY_AMQP_USER_PREFIX": new_user_prefix(),
         "METRICS_PORT": "0",  # probes on any free port: other systems may run beside this one
+        **settings,
     }
     env.pop("GATEWAY_KEYS_FILE", None)
     supervisor = Supervisor(env)

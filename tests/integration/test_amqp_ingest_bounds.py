@@ -19,7 +19,6 @@ from amqp.exceptions import MessageNacked, NotFound
 from kombu import Connection, Exchange, Producer, Queue
 
 from services.gateway import amqp_queues
-from services.gateway.amqp_ingest import AmqpIngest
 from services.gateway.amqp_queues import (
     INGEST_EXCHANGE,
     INGEST_QUEUE,
@@ -125,22 +124,6 @@ def sending(amqp_uri: str) -> Iterator[Sender]:
         yield Sender(connection)
 
 
-@pytest.fixture
-def gateway(amqp_uri: str) -> Iterator[Any]:
-    """Starts the AMQP ingest in this process (tries again without a pause); stopped after."""
-    started: list[AmqpIngest] = []
-
-    def start(ingestor: Any, **options: Any) -> AmqpIngest:
-        ingest = AmqpIngest(amqp_uri, ingestor, retry_pause=0.0, **options)
-        assert ingest.start(wait=30), "the AMQP ingest did not bind its queue"
-        started.append(ingest)
-        return ingest
-
-    yield start
-    for ingest in started:
-        ingest.stop()
-
-
 def message_count(amqp_uri: str, queue_name: str) -> int | None:
     with Connection(amqp_uri) as connection:
         try:
@@ -198,7 +181,7 @@ def test_a_message_the_gateway_dies_on_is_dead_lettered_by_the_delivery_limit(am
     """No process lives to count: the quorum queue does, and past the limit dead-letters the
     message with the reason `delivery_limit`; a gateway started after that answers the next."""
     with Connection(amqp_uri) as connection:
-        declare(connection, ingest_queue(EXCHANGE))
+        declare(connection, [ingest_queue(EXCHANGE)])
     deaths = 0
     with sending(amqp_uri) as sender:
         sender.publish(batch(CRASH), correlation_id="crash")
@@ -255,7 +238,7 @@ def test_a_body_over_the_size_limit_is_refused_without_being_parsed(amqp_uri, ga
 def test_a_full_queue_refuses_what_comes_next(amqp_uri):
     with Connection(amqp_uri, transport_options=CONFIRMED) as connection:
         full = ingest_queue(EXCHANGE, "test.full", max_waiting=2)
-        declare(connection, full)
+        declare(connection, [full])
         producer, refused = Producer(connection.channel()), 0
         for n in range(5):
             try:

@@ -203,3 +203,16 @@ def test_the_limits_are_read_from_the_environment_and_must_be_positive():
     with pytest.raises(SettingInvalid) as refused:
         Config.from_env({"GATEWAY_REPORTS_BURST": "999"})  # a batch holds 1000
     assert refused.value.rule == "burst_holds_a_batch"
+
+
+def test_amqp_lanes_are_named_sources_or_all_and_anything_else_stops_the_gateway():
+    assert Config.from_env({"GATEWAY_AMQP_LANES": "pref:420100, office"}).amqp_lanes == (
+        "pref:420100",
+        "office",
+    )
+    everyone = Config.from_env({"GATEWAY_AMQP_LANES": "all"}).amqp_lanes
+    assert {"office", "pref:420500", "county:420102"} <= set(everyone)
+    assert Config.from_env({}).amqp_lanes == ()
+    with pytest.raises(SettingInvalid) as refused:
+        Config.from_env({"GATEWAY_AMQP_LANES": "pref:420100,pref:999999"})
+    assert (refused.value.field, refused.value.value) == ("GATEWAY_AMQP_LANES", "pref:999999")

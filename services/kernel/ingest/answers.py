@@ -35,8 +35,9 @@ def reused(report: Report) -> FieldError:
     )
 
 
-def internal_error(report: Report) -> FieldError:
-    event_id = str(report.event_id)
+def internal_error(report_id: object) -> FieldError:
+    """The error of a report that raised unexpectedly, by its event id."""
+    event_id = str(report_id)[:64]
     return field_error(
         "event_id",
         event_id,

@@ -284,8 +284,25 @@ class ReportIntake:
                     time.sleep(0.5 * 2**attempt)
         raise StoreUnavailable(f"{self.app.name}: {SAVE_ATTEMPTS} tries failed: {trouble}")
 
+    def validate(
+        self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """What `ingest` would answer for the run now, storing nothing (Ingest.Validate): the
+        reports are applied to aggregates loaded afresh (never the cache), then dropped; a
+        refusal a report would cause is not recorded either."""
+        return self._judge(reports, context or {}, Batch(self.app))
+
     def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
         batch = Batch(self.app, self.aggregates)
+        outcomes = self._judge(reports, context, batch)
+        self.app.save(*batch.changed())
+        batch.saved()
+        return outcomes
+
+    def _judge(
+        self, reports: Sequence[Report], context: Mapping[str, Any], batch: Batch
+    ) -> list[dict]:
+        """Apply the run to `batch` in order, answering per report; nothing saved here."""
         failed: dict[int, dict] = {}  # by position: the reports that failed while loading
         batch.preload(self._each(reports, failed, likely_touched))
         batch.preload(self._each(reports, failed, lambda r: self.also_touched([r], batch)))
@@ -294,8 +311,6 @@ class ReportIntake:
             if n % PAUSE_EVERY == PAUSE_EVERY - 1:
                 let_others_run()
             outcomes.append(failed.get(n) or self._apply_guarded(report, batch, context))
-        self.app.save(*batch.changed())
-        batch.saved()
         return outcomes
 
     def _each(
@@ -336,7 +351,7 @@ class ReportIntake:
             report.event_id,
             extra={"event_id": str(report.event_id), "source": report.source, "type": report.type},
         )
-        return outcome(report, REJECTED, [internal_error(report)])
+        return outcome(report, REJECTED, [internal_error(report.event_id)])
 
     def _apply_one(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> dict:
         digest = report.digest()

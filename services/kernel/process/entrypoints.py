@@ -9,13 +9,16 @@ takes every class in the module's namespace that has entrypoints for a service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nameko.rpc import rpc
 
+from services.kernel.contract.report import Report
+from services.kernel.ingest import isolation
 from services.kernel.process.nameko_support import catch_up, consume, pull_from, upstream_queue
 from services.kernel.store.audit import verify_log
+from services.kernel.store.heads import NotFound, keeper
 
 
 def follow(service: str, upstream: str) -> Callable[[Any, dict], None]:
@@ -36,12 +39,70 @@ def catch_up_with(service: Any, *upstreams: str) -> None:
         catch_up(service.app.follower, upstream, pull_from(getattr(service, upstream)))
 
 
-class LogEntrypoints:
-    """The RPCs of a service whose store others read: pages of its log as wire messages, and
-    the verification of its hash chains and checkpoints (Audit.Verify)."""
+Judge = Callable[[Sequence[Report], Mapping[str, Any] | None], list[dict]]
+
+
+class IntakeEntrypoints:
+    """The RPCs of a service that takes reports from the gateway: `ingest` stores them,
+    `validate` answers as `ingest` would and stores nothing (Ingest.Validate). Each report is
+    typed again on its own (services/kernel/ingest/isolation.py); `judged` gives a service the
+    place to look up what its rules need for the run."""
+
+    app: Any  # the service's Application, with its ReportIntake as `reports`
+
+    @rpc
+    def ingest(self, reports: list[dict]) -> list[dict]:
+        return isolation.each_typed(reports, lambda run: self.judged(run, self.app.ingest))
+
+    @rpc
+    def validate(self, reports: list[dict]) -> list[dict]:
+        validate = self.app.reports.validate
+        return isolation.each_typed(reports, lambda run: self.judged(run, validate))
+
+    def judged(self, run: list[Report], judge: Judge) -> list[dict]:
+        return judge(run, None)
+
+
+class TreeEntrypoints:
+    """The RPCs of every store's Merkle tree (services/kernel/store/heads.py): its signed
+    heads and proofs (Audit.GetTreeHead, GetInclusionProof, GetConsistencyProof), the leaf
+    hashes of a range (Audit.ReadLog). What is not in the tree answers `{"missing": why}`."""
 
     name: str
     app: Any
+
+    @rpc
+    def tree_head(self, fresh: bool = False) -> dict:
+        return keeper(self.app, self.name).head(fresh)
+
+    @rpc
+    def inclusion_proof(self, notification_id: int = 0, event_id: str = "", size: int = 0) -> dict:
+        try:
+            return keeper(self.app, self.name).inclusion(notification_id, event_id, size)
+        except NotFound as missing:
+            return {"missing": str(missing)}
+
+    @rpc
+    def consistency_proof(self, old_size: int, new_size: int = 0) -> dict:
+        try:
+            return keeper(self.app, self.name).consistency(old_size, new_size)
+        except NotFound as missing:
+            return {"missing": str(missing)}
+
+    @rpc
+    def leaf_hashes(self, first: int, last: int) -> dict[str, str]:
+        """notification id (as text: a JSON key) -> leaf hash."""
+        hashes = keeper(self.app, self.name).leaf_hashes(first, last)
+        return {str(n): h for n, h in hashes.items()}
+
+    @rpc
+    def read_leaves(self, start_index: int, after: int, limit: int) -> dict:
+        return keeper(self.app, self.name).read_leaves(start_index, after, limit)
+
+
+class LogEntrypoints(TreeEntrypoints):
+    """The RPCs of a service whose store others read: pages of its log as wire messages, and
+    the verification of its hash chains and checkpoints (Audit.Verify)."""
 
     @rpc
     def read_wire(self, start: int, stop: int | None = None, limit: int = 1000) -> dict | None:
