@@ -8,6 +8,7 @@ from collections import Counter
 from decimal import Decimal
 
 from services.kernel.store.environment import var_dir
+from tools import demo_office
 from tools.demo import by_sender, demo_rejects, generate_demo
 from zhaoshang.client import GatewayClient
 
@@ -54,6 +55,7 @@ def load_demo(client: GatewayClient, quarter: str, api_keys: dict[str, str]) -> 
     `client`, which calls as the office (TLS, as make run serves) and publishes the ranking."""
     reports = generate_demo(quarter)
     with client:
+        demo_office.set_targets(client, quarter, api_keys)
         outcomes: list[dict] = []
         for source, run in by_sender(reports):
             for start in range(0, len(run), BATCH):
@@ -72,13 +74,17 @@ def load_demo(client: GatewayClient, quarter: str, api_keys: dict[str, str]) -> 
         for outcome in outcomes:
             if outcome["status"] != "accepted":
                 print(f"  {outcome['status']}: {outcome['errors']}")
+        demo_office.work_queue(client, quarter, api_keys)
         ranking = client.publish_ranking(quarter)
-    print(
-        f"\n{quarter} 各市州招商引资工作评分排名（政策 {ranking['policy_version']}，"
-        f"哈希 {ranking['hash'][:16]}…）"
-    )
-    print(ranking_table(ranking))
-    print_circulars(quarter, ranking["hash"])
+        print(
+            f"\n{quarter} 各市州招商引资工作评分排名（政策 {ranking['policy_version']}，"
+            f"哈希 {ranking['hash'][:16]}…）"
+        )
+        print(ranking_table(ranking))
+        demo_office.show_targets(client, quarter)
+        print_circulars(quarter, ranking["hash"])
+        demo_office.follow_up(client, ranking, api_keys)
+        demo_office.year_end(client, quarter[:4], api_keys)
     return ranking
 
 

@@ -7,7 +7,7 @@ recipients file gives the unit. The notices are new aggregates; the application 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -29,14 +29,23 @@ class Addressing:
     now: Callable[[], datetime]  # when a notice is issued
 
     def publication_notices(
-        self, ranking: Ranking, published_on: date, attachment: dict
+        self,
+        ranking: Ranking,
+        published_on: date,
+        attachment: dict,
+        commitments: Sequence[Mapping] = (),
+        heads: Sequence[dict] = (),
     ) -> list[Notice]:
         """A circular notice per unit that receives circulars, a 约谈通知 per summoned unit;
-        each carries `attachment` (the circular as .docx: its ranking hash, name, sha256)."""
+        each carries `attachment` (the circular as .docx: its ranking hash, name, sha256). The
+        circular's letter lists the 约谈 commitments still open (`commitments`, (十九)) and the
+        signed tree heads the circular was made under (`heads`)."""
         about, attachments = f"ranking:{ranking['hash']}", [attachment]
         issued = []
         for unit, contacts in self.recipients.circular_contacts():
-            text = notices.circular_letter(ranking, published_on, self._name(unit))
+            text = notices.circular_letter(
+                ranking, published_on, self._name(unit), commitments, heads
+            )
             issued.append(
                 self._issue(CIRCULAR, about, unit, text, contacts.channels(), attachments)
             )
@@ -64,13 +73,21 @@ class Addressing:
             contacts = self.recipients.contacts(unit)
             if notice_id(key) in issued or contacts is None:
                 continue
-            text = notices.reminder_text(deadline.item, unit, stage, today, self.ref)
+            text = notices.reminder_text(deadline.item, unit, stage, today, self.ref, deadline)
             reminders.append(
                 self._issue(
                     REMINDER, deadline.item, unit, text, contacts.channels(), stage=stage.name
                 )
             )
         return reminders
+
+    def circulated(self, about: str, letter: Callable[[str], notices.Text]) -> list[Notice]:
+        """A notice to each unit that receives circulars (the yearly circular, (十五)):
+        `letter` writes it to the unit's name."""
+        return [
+            self._issue(CIRCULAR, about, unit, letter(self._name(unit)), contacts.channels())
+            for unit, contacts in self.recipients.circular_contacts()
+        ]
 
     def _name(self, unit: str) -> str:
         return notices.unit_name(unit, self.ref)

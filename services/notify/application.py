@@ -25,7 +25,7 @@ stored).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -41,13 +41,13 @@ from services.kernel.contract.ranking import Ranking, RankingPublished
 from services.kernel.reference import Reference, reference
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.lease import Lease
-from services.notify import queries
+from services.notify import queries, yearly
 from services.notify.addressing import Addressing
 from services.notify.config import Recipients
 from services.notify.delivering import Clock, Courier, SystemClock, Transport
 from services.notify.domain import Circular, Notice, Progress
 from services.notify.following import FollowedLog
-from services.notify.reminders import ReminderSchedule, deadlines, due_reminders
+from services.notify.reminders import Deadline, ReminderSchedule, deadlines, due_reminders
 from services.notify.rendering import RenderedCircular, file_names, render
 from services.notify.retry import RetryPolicy
 from services.notify.transports import Attachment
@@ -88,6 +88,8 @@ class NotifyApplication(ServiceApplication):
         self._delivering = threading.Lock()
         self._reminding = threading.Lock()
         self._documents: dict[str, Attachment] = {}  # ranking hash -> the circular's .docx
+        # Every store's fresh signed tree head, for a circular (set by the service: heads.py)
+        self.heads_source: Callable[[], list[dict]] = list
         self.followed = FollowedLog(self)
         self.follow_log()
         self.timers = Lease(self, "notify.timers")
@@ -121,7 +123,7 @@ class NotifyApplication(ServiceApplication):
             return wire["type"] == "task.completed" or (
                 wire["type"] == "matter.progress_reported" and wire["payload"]["status"] == "done"
             )
-        return wire["type"] == "ranking.published"
+        return wire["type"] in ("ranking.published", "reward.decided")
 
     def _consume(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         if upstream == "tracking":
@@ -129,6 +131,9 @@ class NotifyApplication(ServiceApplication):
             return
         changed: list[Aggregate] = []
         for wire in events:
+            if wire["type"] == "reward.decided":
+                changed += self._answer_rewards(wire)
+                continue
             if wire["type"] != "ranking.published" or self.has_circular(wire["payload"]["hash"]):
                 continue  # a republished ranking was answered the first time
             changed += self._answer_publication(wire["payload"], wire["occurred_on"])
@@ -174,7 +179,8 @@ class NotifyApplication(ServiceApplication):
         """The circular, written, and the notices it calls for."""
         ranking: Ranking = {**published["ranking"], "hash": published["hash"]}
         day = date.fromisoformat(published_on)
-        rendered = self._rendered(ranking, day)
+        heads = self.heads_source()
+        rendered = self._rendered(ranking, day, heads)
         # Written before the record: a crash in between writes the same bytes again.
         paths = rendered.write(self.circulars)
         written = Circular(
@@ -185,13 +191,29 @@ class NotifyApplication(ServiceApplication):
             ranking=published["ranking"],
             published_on=day,
             digests=rendered.digests,
+            heads=heads,
         )
         attachment = {
             "ranking_hash": ranking["hash"],
             "filename": rendered.attachment.filename,
             "sha256": rendered.attachment.sha256,
         }
-        return [written, *self.addressing.publication_notices(ranking, day, attachment)]
+        commitments = published.get("open_commitments") or []
+        notices = self.addressing.publication_notices(
+            ranking, day, attachment, commitments, heads
+        )
+        return [written, *notices]
+
+    def _answer_rewards(self, wire: Mapping) -> list[Aggregate]:
+        """The yearly circular (十九)(十五), written, and its notice to each unit that receives
+        circulars; a notice already issued is not issued again."""
+        payload, decided_on = wire["payload"], date.fromisoformat(wire["occurred_on"])
+        yearly.write(self.circulars, payload, wire["event_id"], decided_on)
+        notices = self.addressing.circulated(
+            f"rewards:{payload['year']}",
+            lambda addressee: yearly.letter(payload, decided_on, addressee),
+        )
+        return [n for n in notices if n.id not in self.notices]
 
     def circular_files(self, ranking_hash: str) -> list[str]:
         """The circular's files (.md, .html, .docx) on this replica; none until the publication
@@ -205,7 +227,7 @@ class NotifyApplication(ServiceApplication):
         ranking: Ranking = {**written.ranking, "hash": ranking_hash}
         paths = [self.circulars / name for name in file_names(ranking)]
         if not all(path.exists() for path in paths):
-            rendered = self._rendered(ranking, publication_day(written))
+            rendered = self._rendered(ranking, publication_day(written), written.heads)
             if differing := rendered.differing(written.digests):
                 raise RuntimeError(
                     f"circular {ranking_hash[:12]}: {differing} made again differ from the "
@@ -219,11 +241,15 @@ class NotifyApplication(ServiceApplication):
         rendered it: the same bytes as the file written when it was published."""
         if ranking_hash not in self._documents:
             written: Circular = self.repository.get(ids.circular_id(ranking_hash))
-            self._rendered({**written.ranking, "hash": ranking_hash}, publication_day(written))
+            self._rendered(
+                {**written.ranking, "hash": ranking_hash}, publication_day(written), written.heads
+            )
         return self._documents[ranking_hash]
 
-    def _rendered(self, ranking: Ranking, published_on: date) -> RenderedCircular:
-        rendered = render(ranking, published_on)
+    def _rendered(
+        self, ranking: Ranking, published_on: date, heads: list[dict]
+    ) -> RenderedCircular:
+        rendered = render(ranking, published_on, heads)
         self._documents[ranking["hash"]] = rendered.attachment
         return rendered
 
@@ -242,15 +268,17 @@ class NotifyApplication(ServiceApplication):
             self.courier.recover_interrupted(self.open_notices())
         return True
 
-    def issue_reminders(self) -> int:
+    def issue_reminders(self, commitments: Iterable[Deadline] = ()) -> int:
         """Issue the reminders due today that were not issued before; how many (0 on a
-        replica that does not hold the timers' lease)."""
+        replica that does not hold the timers' lease). `commitments`: those made at 约谈 and
+        still open (services/notify/yearly.py), reminded like the tasks and matters."""
         if not self.lead():
             return 0
         with self._reminding:
             today = self.today()
+            owed = [*self.deadlines, *commitments]
             due = due_reminders(
-                self.deadlines, self.schedule, today, self.progress.is_done, self.recipients.reaches
+                owed, self.schedule, today, self.progress.is_done, self.recipients.reaches
             )
             issued = self.addressing.reminder_notices(due, today, self.notices)
             if issued:

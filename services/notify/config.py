@@ -237,11 +237,14 @@ def load_recipients(
 
 
 def known_units(ref: Reference) -> frozenset[str]:
-    """Keys a recipients file may use: `office`, a region code, `dept:<key>`, and the other
-    units 附件4 names in its own words (武汉铁路局, …)."""
+    """Keys a recipients file may use: `office`, a region code, `dept:<key>`, `org:<key>` (an
+    附件4 organisation: 武汉铁路局, 湖北机场集团), and the groups 附件4 names in its own words
+    (省直有关部门, …)."""
     departments = {f"dept:{key}" for key in ref.departments}
+    organisations = {f"org:{key}" for key in ref.organisations}
     named = {unit for m in ref.matters.values() for unit in m.responsible}
-    return frozenset({OFFICE, *ref.regions, *departments, *(u for u in named if not u.isascii())})
+    groups = {u for u in named if not u.isascii() and ref.unit_named(u) is None}
+    return frozenset({OFFICE, *ref.regions, *departments, *organisations, *groups})
 
 
 def _contacts(

@@ -301,7 +301,7 @@ class Circular(Aggregate):
     from (so the attachment can be made again, byte for byte), the files and their digests."""
 
     class Written(Aggregate.Created):
-        class_version = 2
+        class_version = 3
         ranking_hash: str
         quarter: str
         policy_version: str
@@ -309,11 +309,17 @@ class Circular(Aggregate):
         ranking: HashedContent  # {} in a circular written at version 1
         published_on: date | None
         digests: dict  # file name -> sha256
+        heads: list  # the signed tree heads it was made under (services/notify/heads.py)
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             """v1 (Markdown + HTML only) kept neither the ranking nor digests."""
             state.update(ranking={}, published_on=None, digests={})
+
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            """v2 was made before the stores signed tree heads."""
+            state["heads"] = []
 
     @staticmethod
     def create_id(ranking_hash: str, **_: Any) -> UUID:
@@ -329,7 +335,9 @@ class Circular(Aggregate):
         ranking: HashedContent,
         published_on: date | None,
         digests: dict,
+        heads: list | None = None,
     ) -> None:
+        self.heads = heads or []
         self.ranking_hash = ranking_hash
         self.quarter = quarter
         self.policy_version = policy_version

@@ -3,11 +3,14 @@ deadline reminders (附件3 tasks, 附件4 matters). Pure functions of their inp
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from services.kernel.contract.ranking import Ranking
 from services.kernel.reference import Reference
+from services.notify import heads as tree_heads
 from services.notify.circular import ISSUER, PLAN, date_zh, quarter_zh, title
 from services.notify.reminders import Stage
 
@@ -29,20 +32,57 @@ def unit_name(unit: str, ref: Reference) -> str:
         return ref.departments[unit[5:]].name
     if unit in ref.regions:
         return f"{ref.regions[unit].name}人民政府"
+    if unit.startswith("org:") and unit[4:] in ref.organisations:
+        return ref.organisations[unit[4:]].name
     return unit
 
 
-def circular_letter(ranking: Ranking, published_on: date, addressee: str) -> Text:
+def circular_letter(
+    ranking: Ranking,
+    published_on: date,
+    addressee: str,
+    commitments: Sequence[Mapping] = (),
+    heads: Sequence[dict] = (),
+) -> Text:
     return Text(
         subject=title(ranking),
         body=(
             f"{addressee}：\n\n"
             f"现将《{title(ranking)}》印发给你们（见附件 Word 文档），请结合实际认真研究，"
             "抓好落实。\n\n"
+            f"{open_commitments_text(commitments, ranking)}"
             f"评分政策：{ranking['policy_version']}；排名内容哈希：{ranking['hash']}。\n\n"
+            f"{heads_text(heads, ranking['hash'])}"
             f"{ISSUER}\n{date_zh(published_on)}\n"
         ),
     )
+
+
+def heads_text(heads: Sequence[dict], ranking_hash: str) -> str:
+    """The signed tree heads the circular was made under, as it prints them: each recipient
+    keeps a copy beyond the operator's reach, and `zhaoshang audit verify --against` reads this
+    letter as it reads the circular (README "How an auditor verifies")."""
+    if not heads:
+        return ""
+    listed = "\n".join(f"- {line}" for line in tree_heads.lines(list(heads)))
+    return (
+        f"本通报据以生成的各库签名树头（请留存，供审计核验日志未被改写）：\n{listed}\n"
+        f"{tree_heads.payload(list(heads), ranking_hash)}\n\n"
+    )
+
+
+def open_commitments_text(commitments: Sequence[Mapping], ranking: Ranking) -> str:
+    """约谈整改 (十九): the commitments made at earlier summonses and not reported done."""
+    if not commitments:
+        return ""
+    names = {row["region"]: row["name"] for row in ranking["rows"]}
+    lines = [
+        f"- {names.get(c['unit'], c['unit'])}（{c['quarter']} 约谈）：{c['text']}"
+        + (f"，时限 {c['due']}" if c.get("due") else "")
+        + (f"；最新进展：{c['latest']['text']}" if c.get("latest") else "；尚未报告进展")
+        for c in commitments
+    ]
+    return "约谈整改承诺尚未完成的事项（第（十九）项）：\n" + "\n".join(lines) + "\n\n"
 
 
 def summons_letter(
@@ -96,10 +136,16 @@ def reports_to(unit: str, ref: Reference) -> str:
     return OFFICE_CONTACT
 
 
-def reminder_text(about: str, unit: str, stage: Stage, today: date, ref: Reference) -> Text:
-    """The reminder to `unit` about `about` ("task:<id>" or "matter:<id>") at `stage`."""
+def reminder_text(
+    about: str, unit: str, stage: Stage, today: date, ref: Reference, deadline: Any = None
+) -> Text:
+    """The reminder to `unit` about `about` ("task:<id>", "matter:<id>", or "commitment:…" of
+    a 约谈, named and dated by its `deadline`) at `stage`."""
     kind, key = about.split(":", 1)
-    owed = (task_item if kind == "task" else matter_item)(key, unit, ref)
+    if kind == "commitment":
+        owed = Item("约谈整改承诺事项（十九）", deadline.name, deadline.due, OFFICE_CONTACT)
+    else:
+        owed = (task_item if kind == "task" else matter_item)(key, unit, ref)
     return reminder_letter(owed, stage, today, unit_name(unit, ref))
 
 

@@ -14,11 +14,13 @@ from services.notify.domain import NotifyError
 
 @dataclass(frozen=True)
 class Deadline:
-    """An item some units owe by a date: an 附件3 task or an 附件4 matter."""
+    """An item some units owe by a date: an 附件3 task, an 附件4 matter, or a commitment made
+    at 约谈 (services/notify/yearly.py)."""
 
     item: str
     due: date
     units: frozenset[str]
+    name: str = ""  # what is owed, where the reference data does not name it (a commitment)
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,10 @@ def due_reminders(
 
 def deadlines(ref: Reference) -> Iterator[Deadline]:
     """附件3 tasks (due the last day of their month) and 附件4 matters, with the units that
-    owe them in the form units report as (a region code, `dept:<key>`, or 附件4's own words)."""
+    owe them in the form units report as (a region code, `dept:<key>`, `org:<key>` for 武汉铁路局
+    and 湖北机场集团, who report their own progress; 附件4's own words for a group)."""
     for task in ref.tasks.values():
         yield Deadline(f"task:{task.id}", task.deadline_date, ref.responsible_units(task.id))
     for matter in ref.matters.values():
-        units = frozenset(
-            f"dept:{unit}" if unit in ref.departments else unit for unit in matter.responsible
-        )
+        units = frozenset(ref.unit_named(unit) or unit for unit in matter.responsible)
         yield Deadline(f"matter:{matter.id}", matter.due, units)

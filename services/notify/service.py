@@ -3,6 +3,8 @@ deadline reminders, and their delivery by e-mail and webhook."""
 
 from __future__ import annotations
 
+import logging
+
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -14,16 +16,23 @@ from services.kernel.process.nameko_support import (
 from services.kernel.process.observability import Observability
 from services.notify.application import NotifyApplication
 from services.notify.bootstrap import build
+from services.notify.heads import StoreHeads
+from services.notify.yearly import commitment_deadlines
+
+log = logging.getLogger(__name__)
 
 DELIVER_SECONDS = 5  # how soon a new notice, or a retry that fell due, goes out
 REMINDER_SECONDS = 3600  # reminders are by the day; hourly is soon enough after midnight
 
 
-class NotifyService:
+class NotifyService(entrypoints.TreeEntrypoints):
     name = "notify"
 
-    app: NotifyApplication = ApplicationProvider(build, follows=["scoring", "tracking"])
+    app: NotifyApplication = ApplicationProvider(
+        build, follows=["scoring", "tracking"], seal_as="notify"
+    )
     observability = Observability()
+    store_heads = StoreHeads()  # every store's signed head for each circular
     scoring = RpcProxy("scoring")
     tracking = RpcProxy("tracking")
 
@@ -36,7 +45,16 @@ class NotifyService:
 
     @timer(interval=REMINDER_SECONDS)
     def remind(self) -> None:
-        self.app.issue_reminders()
+        self.app.issue_reminders(self._open_commitments())
+
+    def _open_commitments(self) -> list:
+        """The 约谈 commitments still open (十九), as deadlines; none while scoring is away
+        (the tasks' and matters' reminders go out all the same)."""
+        try:
+            return commitment_deadlines(self.scoring.open_commitments())
+        except Exception:
+            log.warning("scoring did not answer: no commitment reminders this hour", exc_info=True)
+            return []
 
     @timer(interval=DELIVER_SECONDS)
     def deliver(self) -> None:

@@ -152,23 +152,36 @@ class RegistryApplication(ServiceApplication):
     def history(self, project_code: str) -> list[dict]:
         return self.reports.with_operators(self.wire_history(ids.project_id(project_code)))
 
-    def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
+    def list_projects(
+        self, list_name: str = "", region: str = "", department: str = "", register: bool = False
+    ) -> dict:
         """A list of (二) as the office reports it: for the province, a 市州, a county or a
-        responsible department (附件2); every list when `list_name` is empty."""
+        responsible department (附件2); every list when `list_name` is empty.
+
+        The lists hold key projects (二): the province's and a department's the provincial key
+        projects (derived: 20亿元 and more, exclusions), a 市州's or county's those its
+        government designated its own (project.designated). `register`: every project of the
+        scope instead, key or not (the office's whole register, 招商引资项目库).
+        """
         scope = self._scope(region, department)
         lists = [list_name] if list_name else list(LIST_ORDER)
         rows = sorted(
             (
                 self._row(p)
                 for p in self.projects.current()
-                if not p.withdrawn and p.stage in lists and scope.covers(p)
+                if not p.withdrawn
+                and p.stage in lists
+                and scope.covers(p)
+                and (register or self._on_lists_of(scope, p))
             ),
             key=lambda row: (LIST_ORDER.index(row["list"]), row["region"], row["project_code"]),
         )
         title_list = LIST_NAMES_ZH[list_name] if list_name else "清单"
+        title = f"招商引资项目库（{title_list}）" if register else f"招商引资重点项目{title_list}"
         return {
-            "title": f"{scope.name_zh}招商引资重点项目{title_list}",
+            "title": f"{scope.name_zh}{title}",
             "list": list_name or None,
+            "register": register,
             "region": scope.region,
             "department": scope.department,
             "count": len(rows),
@@ -180,19 +193,20 @@ class RegistryApplication(ServiceApplication):
         }
 
     def five_ones_gaps(self, unit: str = "") -> dict:
-        """Provincial key projects lacking any of 五个一 (二), per 市州 and per department."""
+        """Key projects (provincial, or designated by a 市州 or county) lacking any of 五个一
+        (二), per 市州 and per department."""
         scope = self._unit_scope(unit)
         lacking = [
             p
             for p in self.projects.current()
-            if p.key_project and not p.withdrawn and p.five_ones_missing and scope.covers(p)
+            if p.is_key_anywhere and not p.withdrawn and p.five_ones_missing and scope.covers(p)
         ]
         by_prefecture: dict[str, list[dict]] = {}
         by_department: dict[str, list[dict]] = {}
         for project in sorted(lacking, key=lambda p: p.code):
             row = {**self._row(project), "missing": project.five_ones_missing}
             by_prefecture.setdefault(project.prefecture, []).append(row)
-            for key in self.ref.industries[project.facts["industry"]].departments:
+            for key in self.ref.industry(project.facts["industry"]).departments:
                 by_department.setdefault(f"dept:{key}", []).append(row)
         five_ones = self.ref.key_project.five_ones
         return {
@@ -230,6 +244,7 @@ class RegistryApplication(ServiceApplication):
                         {
                             **self._row(p),
                             "withdrawn": p.withdrawn,
+                            "signed_on": p.signed_on,
                             # 房地产、特色小镇项目除外 (二十一)
                             "counts": not p.withdrawn
                             and role.excluded_categories.isdisjoint(p.facts["categories"]),
@@ -255,9 +270,9 @@ class RegistryApplication(ServiceApplication):
             "region_name": region.name,
             "prefecture": project.prefecture,
             "industry": facts["industry"],
-            "industry_name": self.ref.industries[facts["industry"]].name,
+            "industry_name": self.ref.industry(facts["industry"]).name,
             "departments": [
-                f"dept:{key}" for key in self.ref.industries[facts["industry"]].departments
+                f"dept:{key}" for key in self.ref.industry(facts["industry"]).departments
             ],
             "investor": facts["investor"]["name"],
             "total_investment": str(facts["total_investment"]),
@@ -265,9 +280,18 @@ class RegistryApplication(ServiceApplication):
                 None if project.contract_investment is None else str(project.contract_investment)
             ),
             "key_project": project.key_project,
+            "designated_by": list(project.designated_by),
             "channel": facts["channel"],
             "planned_by_leader": facts.get("planned_by_leader"),
         }
+
+    @staticmethod
+    def _on_lists_of(scope: _Scope, project: Project) -> bool:
+        """Whether a project is on the lists of (二) a scope keeps: the province's and the
+        departments' hold provincial key projects, a 市州's or county's its own key projects."""
+        if scope.region is None or scope.region == PROVINCE:
+            return project.key_project
+        return scope.region in project.designated_by
 
     def _scope(self, region: str, department: str) -> _Scope:
         if department:

@@ -78,6 +78,19 @@ class Project(Aggregate):
         project_code: str
         reason: str
 
+    class Designated(Reported):
+        """A 市州 or county government names it one of its own key projects (二)."""
+
+        wire_type = "project.designated"
+        project_code: str
+        unit: str
+
+    class Undesignated(Reported):
+        wire_type = "project.undesignated"
+        project_code: str
+        unit: str
+        reason: str
+
     class ListChanged(Reported):
         """Onto the 开工 list on its first construction start (十九) reported to tracking; back to
         签约 when that start is rejected or retracted, and on again if the office then verifies
@@ -129,10 +142,12 @@ class Project(Aggregate):
         self.stage = PROMOTION
         self.withdrawn = False
         self.contract_investment: Decimal | None = None
+        self.signed_on: date | None = None  # the first signing's business date (招引, (二十一))
         self.five_in_one: dict | None = None
         self.proposed_by = source
         self.start_report: str | None = None  # the construction start that moved it to 开工
         self.start_undone_by: str | None = None  # the check that moved it back, if any
+        self.designated_by: list[str] = []  # the governments whose key project it is (二)
 
     # Rules --------------------------------------------------------------------------------
 
@@ -175,6 +190,7 @@ class Project(Aggregate):
         increase: Decimal,
     ) -> None:
         self.contract_investment = contract_investment
+        self.signed_on = self.signed_on or occurred_on
         if self.stage != STARTED:
             self.stage = SIGNED
 
@@ -248,6 +264,35 @@ class Project(Aggregate):
     ) -> None:
         self.withdrawn = True
 
+    def designate(self, event_id: str, source: str, occurred_on: date, unit: str) -> None:
+        self.check_active()
+        rules.check_designation(self.code, unit, unit in self.designated_by, designating=True)
+        self._designate(event_id, source, occurred_on, self.code, unit)
+
+    @event(Designated)
+    def _designate(
+        self, event_id: str, source: str, occurred_on: date, project_code: str, unit: str
+    ) -> None:
+        self.designated_by = sorted({*self.designated_by, unit})
+
+    def undesignate(
+        self, event_id: str, source: str, occurred_on: date, unit: str, reason: str
+    ) -> None:
+        rules.check_designation(self.code, unit, unit in self.designated_by, designating=False)
+        self._undesignate(event_id, source, occurred_on, self.code, unit, reason)
+
+    @event(Undesignated)
+    def _undesignate(
+        self,
+        event_id: str,
+        source: str,
+        occurred_on: date,
+        project_code: str,
+        unit: str,
+        reason: str,
+    ) -> None:
+        self.designated_by = [u for u in self.designated_by if u != unit]
+
     # Following tracking: the 开工 list (二) -------------------------------------------------
 
     def follow_tracking(self, wire_event: dict, derived_event_id: str) -> None:
@@ -304,6 +349,11 @@ class Project(Aggregate):
         return [] if self.withdrawn else [self.stage]
 
     @property
+    def is_key_anywhere(self) -> bool:
+        """A provincial key project (derived, (二)) or one a 市州 or county named its own."""
+        return self.key_project or bool(self.designated_by)
+
+    @property
     def five_ones_missing(self) -> list[str]:
         """Which of 五个一 (二) nobody has reported yet."""
         return rules.missing_five_ones(self.five_in_one)
@@ -319,7 +369,8 @@ class Project(Aggregate):
             "lists": self.lists,
             "contract_investment": self.contract_investment,
             "five_in_one": self.five_in_one,
-            "five_ones_missing": self.five_ones_missing if self.key_project else [],
+            "designated_by": list(self.designated_by),
+            "five_ones_missing": self.five_ones_missing if self.is_key_anywhere else [],
             "start_report": self.start_report,
             "version": self.version,
         }

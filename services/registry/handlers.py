@@ -18,9 +18,11 @@ from services.kernel.contract.payloads import (
     LeaderAppointed,
     ProjectAssigned,
     ProjectCorrected,
+    ProjectDesignated,
     ProjectProposed,
     ProjectSigned,
     ProjectTrackingStarted,
+    ProjectUndesignated,
     ProjectWithdrawn,
 )
 from services.kernel.contract.projects import unknown_project
@@ -29,6 +31,7 @@ from services.kernel.ingest.refusals import record_refusal
 from services.kernel.ingest.reports import Batch, envelope
 from services.kernel.reference import Reference
 from services.registry.domain import Leader, Project
+from services.registry.rules import check_in_unit
 
 
 def unknown_leader(leader_id: str, field: str) -> RuleBroken:
@@ -55,6 +58,8 @@ class ReportHandlers:
             "project.assigned": self._assign,
             "project.corrected": self._correct,
             "project.withdrawn": self._withdraw,
+            "project.designated": self._designate,
+            "project.undesignated": self._undesignate,
             "leader.appointed": self._appoint,
         }
 
@@ -145,6 +150,31 @@ class ReportHandlers:
         p = cast(ProjectWithdrawn, report.payload)
         project = self._project(p["project_code"], batch, allowed)
         project.withdraw(**envelope(report), reason=p["reason"])
+
+    def _designate(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        p = cast(ProjectDesignated, report.payload)
+        project = self._designating(p, batch, allowed)
+        project.designate(**envelope(report), unit=p["unit"])
+
+    def _undesignate(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
+        p = cast(ProjectUndesignated, report.payload)
+        project = self._designating(p, batch, allowed)
+        project.undesignate(**envelope(report), unit=p["unit"], reason=p["reason"])
+
+    def _designating(
+        self, payload: ProjectDesignated, batch: Batch, allowed: Jurisdiction
+    ) -> Project:
+        """The project a government (de)designates as its own key project (二): the sender speaks
+        for that government (a 市州 also for its counties), and the project lies in its area."""
+        unit = payload["unit"]
+        allowed.check_unit(unit, "payload.unit")
+        project = self._project(payload["project_code"], batch, allowed)
+        region = self.ref.region(unit)
+        lies_in = (
+            project.prefecture == unit if region.is_prefecture else project.facts["region"] == unit
+        )
+        check_in_unit(project.code, unit, region.name, lies_in)
+        return project
 
     def _appoint(self, report: Report, batch: Batch, allowed: Jurisdiction) -> None:
         p = cast(LeaderAppointed, report.payload)

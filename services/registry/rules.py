@@ -1,7 +1,8 @@
 """The rules of (二) that registry's Project follows, as plain values and functions.
 
 The four lists in the order a project moves along them, 五个一, which of tracking's reports move a
-project onto or off the 开工 list, and the refusals a project's reports meet. Standard library
+project onto or off the 开工 list, the local key projects a 市州 or county names (its own lists of
+(二)), and the refusals a project's reports meet. Standard library
 and the contract's error type only: services/registry/domain.py applies them to its aggregates.
 """
 
@@ -81,6 +82,36 @@ def list_after_tracking(
     ):
         return STARTED
     return None
+
+
+def check_in_unit(code: str, unit: str, unit_name: str, lies_in_unit: bool) -> None:
+    """A government names as its own key projects only projects located in its area (二:
+    各市、州、县政府谋划并提出本地的招商引资重点项目)."""
+    if not lies_in_unit:
+        raise RuleBroken(
+            "payload.unit",
+            unit,
+            "project_outside_unit",
+            f"项目 {code} 不在{unit_name}（{unit}）境内：各市、州、县政府只能将本地项目列为本地"
+            "招商引资重点项目（二）",
+            f"project {code} does not lie in {unit}; a government designates only projects in "
+            "its own area as its key projects ((二))",
+        )
+
+
+def check_designation(code: str, unit: str, designated: bool, designating: bool) -> None:
+    """Designating a project twice, or undesignating one never designated, is a mistake."""
+    if designated == designating:
+        rule = "already_designated" if designating else "not_designated"
+        zh = "已是" if designating else "不是"
+        en = "already is" if designating else "is not"
+        raise RuleBroken(
+            "payload.project_code",
+            code,
+            rule,
+            f"项目 {code} {zh} {unit} 的本地招商引资重点项目（二）",
+            f"project {code} {en} a key project of {unit} ((二))",
+        )
 
 
 def missing_five_ones(five_in_one: Mapping[str, str] | None) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
 from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import (
@@ -25,16 +24,12 @@ def build() -> RegistryApplication:
     return RegistryApplication(store_env("registry"))
 
 
-class RegistryService(entrypoints.ReportLogEntrypoints):
+class RegistryService(entrypoints.IntakeEntrypoints, entrypoints.ReportLogEntrypoints):
     name = "registry"
 
     app: RegistryApplication = ApplicationProvider(build, relay_as="registry", follows=["tracking"])
     observability = Observability()
     tracking = RpcProxy("tracking")
-
-    @rpc
-    def ingest(self, reports: list[dict]) -> list[dict]:
-        return self.app.ingest([Report.from_primitive(r) for r in reports])
 
     on_tracking = entrypoints.follow("registry", "tracking")
 
@@ -48,9 +43,11 @@ class RegistryService(entrypoints.ReportLogEntrypoints):
         return json_safe(self.app.get_project(project_code))
 
     @rpc
-    def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
+    def list_projects(
+        self, list_name: str = "", region: str = "", department: str = "", register: bool = False
+    ) -> dict:
         self.catch_up()
-        return json_safe(self.app.list_projects(list_name, region, department))
+        return json_safe(self.app.list_projects(list_name, region, department, register))
 
     @rpc
     def five_ones_gaps(self, unit: str = "") -> dict:

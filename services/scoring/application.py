@@ -39,6 +39,7 @@ from services.scoring.domain import (
     ScoringError,
 )
 from services.scoring.facts import Facts
+from services.scoring.office import OFFICE_TYPES, OfficeWork
 from services.scoring.policy import Policy
 from services.scoring.rebuild import (
     OFFICIAL,
@@ -50,10 +51,13 @@ from services.scoring.rebuild import (
     rank,
     with_positions,
 )
+from services.scoring.targets import progress as target_progress
 
 __all__ = ["OFFICIAL", "PROVISIONAL", "ScoringApplication", "load_policy_file"]
 
 DEFAULT_POLICY_FILE = DATA_DIR / "policy-2020.yaml"
+# Earlier defaults, kept as they were: the rankings published under them rebuild as published.
+PAST_POLICIES_DIR = Path(__file__).parent / "policies"
 READ_PAGE = 2000  # notifications per read_wire call in a rebuild
 
 # pull(start, stop, limit) -> an upstream's wire message, or None past its end (read_wire).
@@ -69,6 +73,12 @@ def load_policy_file(path: Path = DEFAULT_POLICY_FILE) -> Policy:
     return Policy.from_mapping(read_policy_file(path))
 
 
+def past_policies(directory: Path = PAST_POLICIES_DIR) -> dict[str, dict[str, Any]]:
+    """The earlier default policies' content by version (2020.1 had quarterly reward tiers)."""
+    found = (read_policy_file(path) for path in sorted(directory.glob("*.yaml")))
+    return {str(data["version"]): data for data in found}
+
+
 def read_log(read: Read, stop: int | None = None) -> Iterator[Mapping]:
     """An upstream's wire messages from position 1 (up to `stop`), page by page."""
     start = 1
@@ -81,7 +91,7 @@ def read_log(read: Read, stop: int | None = None) -> Iterator[Mapping]:
         start = body["last"] + 1
 
 
-class ScoringApplication(ServiceApplication):
+class ScoringApplication(OfficeWork, ServiceApplication):
     """Scoring's store, with its intake of policy.adopted reports (`reports`) and its follower
     of registry and tracking (`follower`: the facts are rebuilt when another replica applied
     more)."""
@@ -96,11 +106,12 @@ class ScoringApplication(ServiceApplication):
     ) -> None:
         self.ref = ref or reference()
         self.default_policy_data: dict[str, Any] | None = read_policy_file()
+        self.past_policies = past_policies()
         self.default_policy = default_policy or Policy.from_mapping(self.default_policy_data)
         if default_policy is not None:
             self.default_policy_data = None  # given as an object: no file content to show
         super().__init__(env)
-        self.reports = ReportIntake(self, self._adopt_policy)
+        self.reports = ReportIntake(self, self._apply)
         self.follower = Follower(
             self, self._consume, reflects=UPSTREAMS, rebuild=self._rebuild_facts
         )
@@ -136,6 +147,13 @@ class ScoringApplication(ServiceApplication):
         for wire in events:
             self.facts.apply(upstream, wire)
 
+    def _apply(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
+        """policy.adopted here; the office's follow-up and rewards in services/scoring/office.py."""
+        if report.type in OFFICE_TYPES:
+            self.apply_office_report(report, batch)
+        else:
+            self._adopt_policy(report, batch, context)
+
     # Policy (policy.adopted, from the office only) --------------------------------------
 
     def _adopt_policy(self, report: Report, batch: Batch, context: Mapping[str, Any]) -> None:
@@ -147,7 +165,7 @@ class ScoringApplication(ServiceApplication):
                 "只有省招商引资工作领导小组办公室可以发布评分政策",
                 "only the office (领导小组办公室) adopts a scoring policy",
             )
-        payload = cast(PolicyAdopted, report.payload)  # the one type scoring is sent
+        payload = cast(PolicyAdopted, report.payload)
         try:
             policy = Policy.from_mapping(payload["policy"])
         except PolicyError as error:
@@ -200,7 +218,7 @@ class ScoringApplication(ServiceApplication):
             return adoption.policy
         if version == self.default_policy.version:
             return self.default_policy_data
-        return None
+        return self.past_policies.get(version)
 
     def policy_for(self, quarter: str, recorded_by: datetime | None = None) -> Policy:
         """The latest policy adopted for this quarter or an earlier one (with `recorded_by`:
@@ -215,9 +233,11 @@ class ScoringApplication(ServiceApplication):
             return self.default_policy
         book = self._book()
         adoption = book.adopted_as(version) if book is not None else None
-        if adoption is None:
-            raise ScoringError("policy_version", version, "known_policy", "never adopted")
-        return Policy.from_mapping(adoption.policy)
+        if adoption is not None:
+            return Policy.from_mapping(adoption.policy)
+        if version in self.past_policies:
+            return Policy.from_mapping(self.past_policies[version])
+        raise ScoringError("policy_version", version, "known_policy", "never adopted")
 
     # Rankings ---------------------------------------------------------------------------
 
@@ -257,6 +277,13 @@ class ScoringApplication(ServiceApplication):
             with self.follower.up_to_date():
                 late = late + self.facts.late(quarter, after=ranking["as_of"])
         late = [entry for entry in late if entry["region"] == region]
+
+        def rows_of(q: str) -> dict[str, Mapping]:
+            rows = ranking["rows"] if q == quarter else self.get_ranking(q, view)["rows"]
+            return {r["region"]: r for r in rows}
+
+        with self.follower.up_to_date():
+            targets = target_progress(self.facts, region, quarter, rows_of)
         return {
             "quarter": quarter,
             "policy_version": ranking["policy_version"],
@@ -268,6 +295,7 @@ class ScoringApplication(ServiceApplication):
             "row": row,
             "summoned": region in ranking["summons"],
             "late": late,
+            "targets": targets,
         }
 
     def publish_ranking(self, quarter: str) -> RankingAnswer:
@@ -289,6 +317,7 @@ class ScoringApplication(ServiceApplication):
                 policy_version=content["policy_version"],
                 as_of=content["as_of"],
                 occurred_on=datetime.now(SHANGHAI).date(),
+                open_commitments=self.open_commitments(),
             )
         )
         return {**content, "hash": ranking["hash"], "published": True}

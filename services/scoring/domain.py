@@ -137,6 +137,14 @@ class PublishedRanking(Aggregate):
         hash: str
         policy_version: str
         as_of: Positions
+        # 约谈 commitments open at publication (十九): the circular shows them; not hashed.
+        open_commitments: list
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            """Published before the 约谈 follow-up: no commitments were recorded."""
+            state["open_commitments"] = []
 
     @staticmethod
     def create_id(quarter: str, **_: Any) -> UUID:
@@ -153,9 +161,11 @@ class PublishedRanking(Aggregate):
         hash: str,
         policy_version: str,
         as_of: Positions,
+        open_commitments: list,
     ) -> None:
         self.quarter = quarter
         self.ranking = ranking
         self.hash = hash
         self.policy_version = policy_version
         self.as_of = as_of
+        self.open_commitments = open_commitments

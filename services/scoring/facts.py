@@ -18,6 +18,7 @@ from services.scoring.domain import FactsError
 from services.scoring.upstream import (
     CAPITAL,
     FOLDS,
+    Counting,
     Entry,
     LeaderFacts,
     MilestoneFacts,
@@ -43,7 +44,7 @@ class Facts:
         self._state: State | None = None
         self._latest: datetime | None = None  # the latest recorded_at applied
         self._by_quarter: dict[str, list[Entry]] | None = None  # by business date
-        self._summaries: dict[frozenset[str], MilestoneSummary] = {}  # by statuses counted
+        self._summaries: dict[Counting, MilestoneSummary] = {}  # by what is counted
 
     @classmethod
     def _of(cls, entries: Iterable[Entry]) -> Facts:
@@ -141,15 +142,16 @@ class Facts:
             return leader.prefecture if leader else None
         return data.get("unit")
 
-    def milestone_summary(self, counting: frozenset[str]) -> MilestoneSummary:
-        """What every quarter's ranking needs of the milestones, worked out once."""
+    def milestone_summary(self, counting: Counting) -> MilestoneSummary:
+        """What every quarter's ranking needs of the milestones, worked out once per way of
+        counting them (甄别: which statuses and review levels count)."""
         if counting not in self._summaries:
             summary = MilestoneSummary({}, {}, {})
             for m in self._folded().milestones.values():
                 if m.retracted_on is not None:
                     key = (m.project_code, quarter_of(m.retracted_on))
                     summary.retracted[key] = summary.retracted.get(key, 0) + 1
-                if m.status not in counting:
+                if not counting.counts(m):
                     continue
                 if m.kind == CAPITAL:
                     key = (m.project_code, quarter_of(m.occurred_on))
@@ -184,6 +186,19 @@ class Facts:
     @property
     def trips(self) -> Mapping[str, TripFacts]:
         return MappingProxyType(self._folded().trips)
+
+    def target(self, unit: str, quarter: str, indicator: str) -> Decimal | None:
+        """A unit's target for a quarter as the office (or its 市州) set it (target.set):
+        the quarter's own, else a quarter of the year's."""
+        found = self._folded().targets.get((unit, quarter[:4], indicator))
+        if found is None:
+            return None
+        yearly, quarterly = found
+        return yearly / 4 if quarterly is None else quarterly[int(quarter[-1]) - 1]
+
+    def yearly_target(self, unit: str, year: str, indicator: str) -> Decimal | None:
+        found = self._folded().targets.get((unit, year, indicator))
+        return None if found is None else found[0]
 
     def _folded(self) -> State:
         if self._state is None:

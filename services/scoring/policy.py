@@ -1,5 +1,10 @@
-"""The scoring policy (十九): which indicators count with which weights, the bonuses and
-deductions, the tie-break, the cut-off, the summons rule and the reward tiers.
+"""The scoring policy (十九): which indicators count with which weights and which reports each
+counts (verified only or as reported, and the review levels a verification needs), the bonuses
+and deductions, the tie-break, the cut-off, the summons rule and the yearly assessment.
+
+Rewards are one-off and yearly (十五): a quarterly ranking ranks and summons. Reward tiers by
+quarterly rank (`reward_tiers`) are read only so that rankings published under a policy that had
+them (2020.1) still rebuild as published; a new policy leaves them out.
 
 A policy arrives as a mapping (a policy file's content, or a policy.adopted payload) and is
 checked here, every broken rule a PolicyError naming its field. Standard library only.
@@ -9,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
 from services.kernel.contract.calendar import is_quarter
 from services.scoring.domain import PolicyError
+from services.scoring.policyfields import count, decimal, fields, items, text
 
 # The indicators (十九) names, by the keys a policy weights them under.
 REGISTRATIONS = "registrations"
@@ -42,6 +48,19 @@ OVERDUE_TASK = "overdue_task"
 BONUS_KEYS = frozenset({FORTUNE_GLOBAL_500_LANDING})
 DEDUCTION_KEYS = frozenset({RETRACTED_REPORT, OVERDUE_TASK})
 
+# Which of an indicator's reports its official ranking counts (甄别, (十九)): only those the
+# review levels verified, or every report not rejected. The provisional view counts as reported.
+VERIFIED_ONLY: Final = "verified"
+AS_REPORTED: Final = "reported"
+COUNTS = (VERIFIED_ONLY, AS_REPORTED)
+MILESTONE_MEASURES = frozenset(
+    {REGISTRATIONS, CONSTRUCTION_STARTS, PRODUCTION_STARTS, CAPITAL_ARRIVED, KEY_PROJECT_LANDINGS}
+)
+# Review levels (县填报 → 市审核 → 省复核): a 市州 reviews its counties' reports, the office last.
+PREFECTURE_LEVEL: Final = "prefecture"
+OFFICE_LEVEL: Final = "office"
+LEVELS = (PREFECTURE_LEVEL, OFFICE_LEVEL)
+
 # How an indicator scores: against the best unit, or against each unit's target.
 RELATIVE: Final = "relative"
 TARGET: Final = "target"
@@ -58,6 +77,9 @@ class Indicator:
     targets: Mapping[str, Mapping[str, Decimal]] = field(
         default_factory=lambda: MappingProxyType({})
     )  # unit code -> quarter -> target
+    counts: str = VERIFIED_ONLY  # what the official ranking counts (milestones: verified)
+    reported_targets: bool = False  # TARGET only: also the targets set by target.set (一)
+    levels: tuple[str, ...] = (OFFICE_LEVEL,)  # the review levels a verification needs
 
     def target_for(self, unit: str, quarter: str) -> Decimal | None:
         return self.targets.get(unit, {}).get(quarter)
@@ -94,35 +116,38 @@ class Policy:
     cut_off_days: int
     summon_bottom: int
     summon_after_quarters: int  # consecutive quarters in the bottom before a summons
-    reward_tiers: tuple[RewardTier, ...]
     min_project_investment: Decimal  # 亿元
     source: str = ""
+    reward_tiers: tuple[RewardTier, ...] = ()  # 2020.1 only: rewards are yearly (十五)
+    yearly_rule: str = "mean_of_quarters"  # how a year's result is made of its quarters
+    reward_summoned: bool = False  # may a unit summoned (约谈) that year be rewarded (十五)
 
     @classmethod
     def from_mapping(cls, data: Any) -> Policy:
-        data = _fields(data, "", _POLICY_REQUIRED, _POLICY_OPTIONAL)
+        data = fields(data, "", _POLICY_REQUIRED, _POLICY_OPTIONAL)
         indicators = tuple(
             _indicator(item, f"indicators[{i}]")
-            for i, item in enumerate(_items(data["indicators"], "indicators"))
+            for i, item in enumerate(items(data["indicators"], "indicators"))
         )
         check_indicators(indicators)
-        summons = _fields(data["summons"], "summons", ("bottom", "after_quarters"), ())
+        summons = fields(data["summons"], "summons", ("bottom", "after_quarters"), ())
         return cls(
-            version=_text(data["version"], "version"),
+            version=text(data["version"], "version"),
             indicators=indicators,
             bonuses=_adjustments(data.get("bonuses", []), "bonuses", BONUS_KEYS),
             deductions=_adjustments(data.get("deductions", []), "deductions", DEDUCTION_KEYS),
             tie_break=check_tie_break(data["tie_break"], indicators),
-            cut_off_days=_count(data["cut_off_days"], "cut_off_days", minimum=0),
-            summon_bottom=_count(summons["bottom"], "summons.bottom", minimum=0),
-            summon_after_quarters=_count(
+            cut_off_days=count(data["cut_off_days"], "cut_off_days", minimum=0),
+            summon_bottom=count(summons["bottom"], "summons.bottom", minimum=0),
+            summon_after_quarters=count(
                 summons["after_quarters"], "summons.after_quarters", minimum=1
             ),
-            reward_tiers=check_reward_tiers(data["reward_tiers"]),
-            min_project_investment=_decimal(
+            reward_tiers=check_reward_tiers(data.get("reward_tiers", [])),
+            **_yearly(data.get("yearly", {})),
+            min_project_investment=decimal(
                 data["min_project_investment"], "min_project_investment", positive=False
             ),
-            source=_text(data["source"], "source") if "source" in data else "",
+            source=text(data["source"], "source") if "source" in data else "",
         )
 
     def indicator(self, key: str) -> Indicator | None:
@@ -140,10 +165,36 @@ _POLICY_REQUIRED = (
     "tie_break",
     "cut_off_days",
     "summons",
-    "reward_tiers",
     "min_project_investment",
 )
-_POLICY_OPTIONAL = ("source", "bonuses", "deductions")
+_POLICY_OPTIONAL = ("source", "bonuses", "deductions", "reward_tiers", "yearly")
+
+
+# The yearly assessment (十九)(十五): a 市州's year from its four quarters' totals.
+YEARLY_RULES = ("mean_of_quarters", "sum_of_quarters")
+
+
+def _yearly(value: Any) -> dict[str, Any]:
+    data = fields(value, "yearly", (), ("rule", "reward_summoned"))
+    rule = data.get("rule", YEARLY_RULES[0])
+    if rule not in YEARLY_RULES:
+        raise PolicyError(
+            "yearly.rule",
+            rule,
+            "known_yearly_rule",
+            f"one of {list(YEARLY_RULES)}",
+            zh=f"须为 {list(YEARLY_RULES)} 之一（四个季度总分的平均或合计）",
+        )
+    reward_summoned = data.get("reward_summoned", False)
+    if not isinstance(reward_summoned, bool):
+        raise PolicyError(
+            "yearly.reward_summoned",
+            reward_summoned,
+            "boolean",
+            "true or false",
+            zh="须为 true 或 false",
+        )
+    return {"yearly_rule": rule, "reward_summoned": reward_summoned}
 
 
 def check_indicators(indicators: Sequence[Indicator]) -> None:
@@ -165,7 +216,7 @@ def check_indicators(indicators: Sequence[Indicator]) -> None:
 
 
 def check_tie_break(value: Any, indicators: Sequence[Indicator]) -> tuple[str, ...]:
-    keys = tuple(_text(k, f"tie_break[{i}]") for i, k in enumerate(_items(value, "tie_break")))
+    keys = tuple(text(k, f"tie_break[{i}]") for i, k in enumerate(items(value, "tie_break")))
     allowed = {TOTAL, REGION} | {i.key for i in indicators}
     for position, key in enumerate(keys):
         if key not in allowed:
@@ -201,9 +252,9 @@ def check_tie_break(value: Any, indicators: Sequence[Indicator]) -> tuple[str, .
 
 def check_reward_tiers(value: Any) -> tuple[RewardTier, ...]:
     tiers: list[RewardTier] = []
-    for i, item in enumerate(_items(value, "reward_tiers")):
-        data = _fields(item, f"reward_tiers[{i}]", ("name_zh", "ranks"), ())
-        ranks = _items(data["ranks"], f"reward_tiers[{i}].ranks")
+    for i, item in enumerate(items(value, "reward_tiers")):
+        data = fields(item, f"reward_tiers[{i}]", ("name_zh", "ranks"), ())
+        ranks = items(data["ranks"], f"reward_tiers[{i}].ranks")
         if len(ranks) != 2:
             raise PolicyError(
                 f"reward_tiers[{i}].ranks",
@@ -212,8 +263,8 @@ def check_reward_tiers(value: Any) -> tuple[RewardTier, ...]:
                 "[first rank, last rank]",
                 zh="须为 [起始名次, 结束名次]",
             )
-        first = _count(ranks[0], f"reward_tiers[{i}].ranks[0]", minimum=1)
-        last = _count(ranks[1], f"reward_tiers[{i}].ranks[1]", minimum=first)
+        first = count(ranks[0], f"reward_tiers[{i}].ranks[0]", minimum=1)
+        last = count(ranks[1], f"reward_tiers[{i}].ranks[1]", minimum=first)
         if tiers and first <= tiers[-1].last_rank:
             raise PolicyError(
                 f"reward_tiers[{i}].ranks",
@@ -222,13 +273,18 @@ def check_reward_tiers(value: Any) -> tuple[RewardTier, ...]:
                 "after the previous tier",
                 zh="须排在上一档之后",
             )
-        tiers.append(RewardTier(_text(data["name_zh"], f"reward_tiers[{i}].name_zh"), first, last))
+        tiers.append(RewardTier(text(data["name_zh"], f"reward_tiers[{i}].name_zh"), first, last))
     return tuple(tiers)
 
 
 def _indicator(item: Any, path: str) -> Indicator:
-    data = _fields(item, path, ("key", "name_zh", "weight", "scoring"), ("cap", "targets"))
-    key = _text(data["key"], f"{path}.key")
+    data = fields(
+        item,
+        path,
+        ("key", "name_zh", "weight", "scoring"),
+        ("cap", "targets", "counts", "levels", "reported_targets"),
+    )
+    key = text(data["key"], f"{path}.key")
     if key not in MEASURES:
         raise PolicyError(
             f"{path}.key",
@@ -254,7 +310,7 @@ def _indicator(item: Any, path: str) -> Indicator:
             "target scoring needs a cap",
             zh="按目标计分须设上限（cap）",
         )
-    if scoring == RELATIVE and ("cap" in data or "targets" in data):
+    if scoring == RELATIVE and ("cap" in data or "targets" in data or "reported_targets" in data):
         raise PolicyError(
             f"{path}.scoring",
             scoring,
@@ -262,22 +318,63 @@ def _indicator(item: Any, path: str) -> Indicator:
             "cap and targets need 'target'",
             zh="只有按目标计分（'target'）才能设上限和目标",
         )
-    cap = _decimal(data["cap"], f"{path}.cap") if "cap" in data else None
+    if not isinstance(data.get("reported_targets", False), bool):
+        raise PolicyError(
+            f"{path}.reported_targets",
+            data["reported_targets"],
+            "boolean",
+            "true or false",
+            zh="须为 true 或 false",
+        )
+    cap = decimal(data["cap"], f"{path}.cap") if "cap" in data else None
     return Indicator(
         key=key,
-        name_zh=_text(data["name_zh"], f"{path}.name_zh"),
-        weight=_decimal(data["weight"], f"{path}.weight"),
+        name_zh=text(data["name_zh"], f"{path}.name_zh"),
+        weight=decimal(data["weight"], f"{path}.weight"),
         scoring=scoring,
         cap=cap,
         targets=_targets(data.get("targets", {}), f"{path}.targets"),
+        counts=_counts(data.get("counts"), key, f"{path}.counts"),
+        reported_targets=data.get("reported_targets") is True,
+        levels=_levels(data.get("levels", [OFFICE_LEVEL]), f"{path}.levels"),
     )
 
 
+def _counts(value: Any, key: str, path: str) -> str:
+    """Unset: today's reading of (十九) — milestones count once verified (甄别), the leaders'
+    trips as reported."""
+    if value is None:
+        return VERIFIED_ONLY if key in MILESTONE_MEASURES else AS_REPORTED
+    if value not in COUNTS:
+        raise PolicyError(
+            path,
+            value,
+            "known_counts",
+            f"{VERIFIED_ONLY!r} (verified reports only) or {AS_REPORTED!r}",
+            zh=f"须为 {VERIFIED_ONLY!r}（只计已核实的报告）或 {AS_REPORTED!r}（按报告计）",
+        )
+    return str(value)
+
+
+def _levels(value: Any, path: str) -> tuple[str, ...]:
+    """The review levels in their order (市审核 before 省复核), at least one, each once."""
+    levels = tuple(items(value, path))
+    if not levels or any(level not in LEVELS for level in levels) or len(set(levels)) < len(levels):
+        raise PolicyError(
+            path,
+            list(levels),
+            "known_levels",
+            f"one or more of {list(LEVELS)}, each once",
+            zh=f"须为 {list(LEVELS)} 中的一个或多个，各列一次",
+        )
+    return tuple(level for level in LEVELS if level in levels)
+
+
 def _targets(value: Any, path: str) -> Mapping[str, Mapping[str, Decimal]]:
-    units = _fields(value, path, (), None)
+    units = fields(value, path, (), None)
     targets = {}
     for unit, by_quarter in units.items():
-        quarters = _fields(by_quarter, f"{path}.{unit}", (), None)
+        quarters = fields(by_quarter, f"{path}.{unit}", (), None)
         for quarter in quarters:
             if not is_quarter(quarter):
                 raise PolicyError(
@@ -288,16 +385,16 @@ def _targets(value: Any, path: str) -> Mapping[str, Mapping[str, Decimal]]:
                     zh='季度应写作 "2020Q3" 这样的形式',
                 )
         targets[str(unit)] = MappingProxyType(
-            {q: _decimal(t, f"{path}.{unit}.{q}") for q, t in quarters.items()}
+            {q: decimal(t, f"{path}.{unit}.{q}") for q, t in quarters.items()}
         )
     return MappingProxyType(targets)
 
 
 def _adjustments(value: Any, path: str, known: frozenset[str]) -> tuple[Adjustment, ...]:
     adjustments: list[Adjustment] = []
-    for i, item in enumerate(_items(value, path)):
-        data = _fields(item, f"{path}[{i}]", ("key", "name_zh", "points"), ("cap",))
-        key = _text(data["key"], f"{path}[{i}].key")
+    for i, item in enumerate(items(value, path)):
+        data = fields(item, f"{path}[{i}]", ("key", "name_zh", "points"), ("cap",))
+        key = text(data["key"], f"{path}[{i}].key")
         if key not in known or key in {a.key for a in adjustments}:
             raise PolicyError(
                 f"{path}[{i}].key",
@@ -310,83 +407,9 @@ def _adjustments(value: Any, path: str, known: frozenset[str]) -> tuple[Adjustme
         adjustments.append(
             Adjustment(
                 key=key,
-                name_zh=_text(data["name_zh"], f"{path}[{i}].name_zh"),
-                points=_decimal(data["points"], f"{path}[{i}].points"),
-                cap=None if cap is None else _decimal(cap, f"{path}[{i}].cap"),
+                name_zh=text(data["name_zh"], f"{path}[{i}].name_zh"),
+                points=decimal(data["points"], f"{path}[{i}].points"),
+                cap=None if cap is None else decimal(cap, f"{path}[{i}].cap"),
             )
         )
     return tuple(adjustments)
-
-
-def _fields(
-    value: Any, path: str, required: Sequence[str], optional: Sequence[str] | None
-) -> Mapping:
-    """A mapping with the required keys and, unless `optional` is None, no others."""
-    where = path or "policy"
-    if not isinstance(value, Mapping):
-        raise PolicyError(where, value, "mapping", "a mapping of keys to values", zh="须为键值映射")
-    for key in required:
-        if key not in value:
-            raise PolicyError(_at(path, key), None, "required", "missing", zh="缺少此项")
-    if optional is not None:
-        for key in value:
-            if key not in required and key not in optional:
-                allowed = sorted([*required, *optional])
-                raise PolicyError(
-                    _at(path, key),
-                    value[key],
-                    "known_key",
-                    f"one of {allowed}",
-                    zh=f"未知的键，须为 {allowed} 之一",
-                )
-    return value
-
-
-def _at(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _items(value: Any, path: str) -> list:
-    if not isinstance(value, list | tuple):
-        raise PolicyError(path, value, "list", "a list", zh="须为列表")
-    return list(value)
-
-
-def _text(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PolicyError(path, value, "text", "a non-empty string", zh="须为非空文本")
-    return value
-
-
-def _count(value: Any, path: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise PolicyError(
-            path,
-            value,
-            "whole_number",
-            f"a whole number ≥ {minimum}",
-            zh=f"须为不小于 {minimum} 的整数",
-        )
-    return value
-
-
-def _decimal(value: Any, path: str, positive: bool = True) -> Decimal:
-    """Whole numbers or decimal strings; floats are refused (they lose cents)."""
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise PolicyError(
-            path,
-            value,
-            "decimal",
-            'a whole number or a decimal string, "2.5"',
-            zh='须为整数或十进制字符串（如 "2.5"），不接受浮点数',
-        )
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise PolicyError(
-            path, value, "decimal", "not a decimal number", zh="不是十进制数"
-        ) from None
-    if not number.is_finite() or number < 0 or (positive and number == 0):
-        rule, zh = ("greater than 0", "须大于 0") if positive else ("0 or more", "须不小于 0")
-        raise PolicyError(path, value, "decimal_range", rule, zh=zh)
-    return number

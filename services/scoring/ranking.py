@@ -1,5 +1,7 @@
 """The quarterly ranking of the 17 市州 (十九): each unit's scorecard from the facts under a
-policy, the order, the reward tiers, the summons, and the canonical bytes a ranking is hashed as.
+policy, the order, the summons, and the canonical bytes a ranking is hashed as. A quarter ranks
+and summons; rewards are yearly (十五, services/scoring/assessment.py): `tiers` and each row's
+`tier` stay in the content, empty, but for a policy that still had quarterly tiers (2020.1).
 
 A ranking is a pure function of (events known at a moment, policy in force), so rebuilding it
 from the same events gives the same bytes (README "How an auditor verifies a published
@@ -33,6 +35,7 @@ from services.scoring.deadlines import DueTask, cut_off, overdue_by_quarter, qua
 from services.scoring.domain import ScoringError
 from services.scoring.facts import Facts
 from services.scoring.policy import (
+    AS_REPORTED,
     CAPITAL_ARRIVED,
     CONSTRUCTION_STARTS,
     COUNTED_MEASURES,
@@ -40,6 +43,8 @@ from services.scoring.policy import (
     KEY_PROJECT_LANDINGS,
     LEADER_TRIPS,
     MEASURES,
+    MILESTONE_MEASURES,
+    OFFICE_LEVEL,
     OVERDUE_TASK,
     PRODUCTION_STARTS,
     REGION,
@@ -48,15 +53,18 @@ from services.scoring.policy import (
     RETRACTED_REPORT,
     TARGET,
     TOTAL,
+    VERIFIED_ONLY,
     Indicator,
     Policy,
 )
 from services.scoring.upstream import (
+    PREFECTURE_LEVEL,
     PRODUCING,
     REGISTERED,
     REPORTED,
     STARTED,
     VERIFIED,
+    Counting,
     utc_iso,
 )
 
@@ -151,7 +159,7 @@ class _Ranker:
     ) -> None:
         self.facts, self.policy, self.exempt = facts, policy, exempt
         self.trip_quotas = trip_quotas
-        self.counting = frozenset({VERIFIED} if official else {REPORTED, VERIFIED})
+        self.official = official
         self.units = dict(prefectures)
         if len(self.units) != len(prefectures):
             raise ScoringError(
@@ -187,22 +195,24 @@ class _Ranker:
             and project.total_investment >= self.policy.min_project_investment
         }
         start, end = quarter_bounds(quarter)
-        summary = self.facts.milestone_summary(self.counting)
-        for (code, in_quarter), amount in summary.capital.items():
+        capital = self.facts.milestone_summary(self.counting(CAPITAL_ARRIVED)).capital
+        for (code, in_quarter), amount in capital.items():
             project = scored.get(code)
             if project is not None and in_quarter == quarter:
                 cards[project.prefecture].actual[CAPITAL_ARRIVED] += amount
         landings = dict.fromkeys(cards, 0)
-        for (code, kind), day in summary.first.items():
-            project = scored.get(code)
-            if project is None or not start <= day <= end:
-                continue
-            card = cards[project.prefecture]
-            card.actual[_COUNTED_BY_KIND[kind]] += 1
-            if kind == STARTED and project.key_project:
-                card.actual[KEY_PROJECT_LANDINGS] += 1
-            if kind == STARTED and project.fortune_global_500:
-                landings[project.prefecture] += 1
+        for key in (*_COUNTED_BY_KIND, KEY_PROJECT_LANDINGS):
+            kind = _KIND_OF.get(key, STARTED)
+            first = self.facts.milestone_summary(self.counting(key)).first
+            for (code, of_kind), day in first.items():
+                project = scored.get(code)
+                if of_kind != kind or project is None or not start <= day <= end:
+                    continue
+                card = cards[project.prefecture]
+                if key != KEY_PROJECT_LANDINGS or project.key_project:
+                    card.actual[key] += 1
+                if key == CONSTRUCTION_STARTS and project.fortune_global_500:
+                    landings[project.prefecture] += 1
         for code, card in cards.items():
             card.occurrences[FORTUNE_GLOBAL_500_LANDING] = landings[code]
 
@@ -214,7 +224,7 @@ class _Ranker:
         retracted = dict.fromkeys(cards, 0)
         projects = self.facts.projects
         for (code, in_quarter), count in self.facts.milestone_summary(
-            self.counting
+            self.counting(REGISTRATIONS)
         ).retracted.items():
             project = projects.get(code)
             if in_quarter == quarter and project is not None and project.prefecture in cards:
@@ -223,18 +233,27 @@ class _Ranker:
             card.occurrences[RETRACTED_REPORT] = retracted[code]
 
     def measure_trips(self, quarter: str, cards: dict[str, _Card]) -> None:
-        """Trips over the quarter's share of the unit's own leaders' yearly quotas, at most 1."""
+        """Trips over the quarter's share of the unit's own leaders' yearly quotas, at most 1.
+
+        (十九) scores 市州领导: the leaders of the 市州 government, the roles `trip_quotas` names
+        ((二十一)); its departments' leaders ((二十二)) count for neither quota nor trips."""
         start, end = quarter_bounds(quarter)
         quota = dict.fromkeys(cards, Decimal(0))
         trips = dict.fromkeys(cards, 0)
-        leaders = self.facts.leaders
+        leaders = {
+            key: leader
+            for key, leader in self.facts.leaders.items()
+            if leader.role in self.trip_quotas
+        }
         for leader in leaders.values():
             if leader.unit in quota:
-                quota[leader.unit] += Decimal(self.trip_quotas.get(leader.role, 0)) / 4
+                quota[leader.unit] += Decimal(self.trip_quotas[leader.role]) / 4
+        counting = self.counting(LEADER_TRIPS)
         for trip in self.facts.trips.values():
             traveller = leaders.get(trip.leader_id)
             if (
-                traveller is not None
+                counting.counts(trip)
+                and traveller is not None
                 and traveller.unit in trips
                 and start <= trip.returned_on <= end
             ):
@@ -243,6 +262,20 @@ class _Ranker:
             card.trips, card.trip_quota = trips[code], quota[code]
             if quota[code] > 0:
                 card.actual[LEADER_TRIPS] = min(trips[code] / quota[code], Decimal(1))
+
+    def counting(self, key: str) -> Counting:
+        """What an indicator counts (甄别, (十九)): in the official view, as the policy says —
+        verified by the review levels it names, or as reported; provisionally, every report
+        not rejected or retracted."""
+        indicator = self.policy.indicator(key)
+        counts = indicator.counts if indicator else _default_counts(key)
+        levels = indicator.levels if indicator else (OFFICE_LEVEL,)
+        if not self.official or counts == AS_REPORTED:
+            return _AS_REPORTED
+        return Counting(
+            frozenset({VERIFIED} if OFFICE_LEVEL in levels else {REPORTED, VERIFIED}),
+            PREFECTURE_LEVEL in levels,
+        )
 
     def score(self, quarter: str, cards: list[_Card]) -> None:
         for indicator in self.policy.indicators:
@@ -269,6 +302,8 @@ class _Ranker:
     ) -> None:
         actual = card.actual[indicator.key]
         target = indicator.target_for(card.region, quarter)
+        if target is None and indicator.reported_targets:
+            target = self.facts.target(card.region, quarter, indicator.key)
         if target is not None:
             points = indicator.points_against(target, actual)
         else:
@@ -294,11 +329,17 @@ class _Ranker:
         )
 
 
-_COUNTED_BY_KIND = {
-    REGISTERED: REGISTRATIONS,
-    STARTED: CONSTRUCTION_STARTS,
-    PRODUCING: PRODUCTION_STARTS,
+_KIND_OF = {
+    REGISTRATIONS: REGISTERED,
+    CONSTRUCTION_STARTS: STARTED,
+    PRODUCTION_STARTS: PRODUCING,
 }
+_COUNTED_BY_KIND = tuple(_KIND_OF)  # the indicators counting a project's first milestone
+_AS_REPORTED = Counting(frozenset({REPORTED, VERIFIED}))
+
+
+def _default_counts(key: str) -> str:
+    return VERIFIED_ONLY if key in MILESTONE_MEASURES else AS_REPORTED
 
 
 def _summons(

@@ -24,6 +24,7 @@ from services.kernel.contract.ranking import (
     RowChange,
 )
 from services.kernel.reference import Reference
+from services.kernel.reference.model import GOVERNMENT
 from services.scoring.deadlines import DueTask, quarter_close
 from services.scoring.facts import Facts
 from services.scoring.policy import Policy
@@ -46,7 +47,10 @@ class Units:
     def from_reference(cls, ref: Reference) -> Units:
         return cls(
             prefectures=tuple((r.code, r.name) for r in ref.prefectures),
-            trip_quotas={k: r.yearly_trips for k, r in ref.leader_roles.items()},
+            # (十九) 市州领导: the government roles of (二十一), not the departments' (二十二)
+            trip_quotas={
+                k: r.yearly_trips for k, r in ref.leader_roles.items() if r.applies_to == GOVERNMENT
+            },
             trip_quota_exempt=frozenset(ref.trip_quota_exempt),
             # 附件3 tasks every 市州 government owes (the ones a ranking can deduct for).
             due_tasks=tuple(

@@ -11,7 +11,7 @@ from nameko.timer import timer
 
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.ranking import RankingAnswer, Rebuild, Scorecard
-from services.kernel.contract.report import Report
+from services.kernel.contract.wire import json_safe
 from services.kernel.process import entrypoints
 from services.kernel.process.nameko_support import (
     CATCH_UP_SECONDS,
@@ -20,6 +20,7 @@ from services.kernel.process.nameko_support import (
 )
 from services.kernel.process.observability import Observability
 from services.kernel.store.environment import store_env
+from services.scoring import whatif
 from services.scoring.application import OFFICIAL, Read, ScoringApplication
 from services.scoring.domain import ScoringError
 from services.scoring.rebuild import end_of_day
@@ -45,7 +46,7 @@ def refused(error: ScoringError) -> RuleBroken:
     )
 
 
-class ScoringService(entrypoints.LogEntrypoints):
+class ScoringService(entrypoints.IntakeEntrypoints, entrypoints.LogEntrypoints):
     name = "scoring"
 
     app: ScoringApplication = ApplicationProvider(
@@ -66,10 +67,6 @@ class ScoringService(entrypoints.LogEntrypoints):
         entrypoints.catch_up_with(self, "registry", "tracking")
 
     @rpc
-    def ingest(self, reports: list[dict]) -> list[dict]:
-        return self.app.ingest([Report.from_primitive(r) for r in reports])
-
-    @rpc
     def get_ranking(self, quarter: str, view: str = OFFICIAL) -> RankingAnswer:
         self._catch_up()  # a ranking answered now includes every report accepted before
         return self.app.get_ranking(quarter, view)
@@ -83,6 +80,33 @@ class ScoringService(entrypoints.LogEntrypoints):
     def get_scorecard(self, quarter: str, region: str, view: str = OFFICIAL) -> Scorecard | None:
         self._catch_up()
         return self.app.get_scorecard(quarter, region, view)
+
+    @rpc
+    def yearly_assessment(self, year: str) -> dict:
+        """(十九)(十五): the year per 市州 from its four quarters, and its rewards."""
+        self._catch_up()
+        return json_safe(self.app.yearly_assessment(year))
+
+    @rpc
+    def open_commitments(self, unit: str = "") -> list[dict]:
+        """约谈 commitments not reported done (the circulars and reminders show them)."""
+        return json_safe(self.app.open_commitments(unit))
+
+    @rpc
+    def try_policy(self, quarter: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """试算 (services/scoring/whatif.py): the quarter under a changed policy; nothing stored."""
+        self._catch_up()
+        try:
+            with self.app.follower.up_to_date():
+                return whatif.try_policy(self.app, quarter, changes)
+        except ScoringError as error:
+            raise RuleBroken(
+                error.field,
+                error.value,
+                error.rule,
+                f"无法试算：{error.message_zh}",
+                f"cannot try the policy: {error}",
+            ) from None
 
     @rpc
     def rebuild_ranking(self, quarter: str, as_of: str | None = None) -> Rebuild:

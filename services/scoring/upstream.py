@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from services.kernel.contract.vocabulary import MILESTONE_TYPES
 from services.scoring.domain import FactsError
 
 # Milestone kinds and statuses, as tracking reports them.
@@ -23,6 +24,7 @@ STARTED = "construction_started"
 PRODUCING = "production_started"
 CAPITAL = "capital_arrived"
 REPORTED, VERIFIED, REJECTED, RETRACTED = "reported", "verified", "rejected", "retracted"
+PREFECTURE_LEVEL = "prefecture"  # a 市州's review of its counties' reports (市审核)
 
 
 class ProjectFacts(NamedTuple):
@@ -43,6 +45,8 @@ class MilestoneFacts(NamedTuple):
     recorded_at: datetime
     status: str = REPORTED
     retracted_on: date | None = None
+    from_county: bool = False  # sent by a county: its 市州 may review it first
+    prefecture_verified: bool = False  # the 市州's review (市审核) verified it
 
 
 class LeaderFacts(NamedTuple):
@@ -57,6 +61,22 @@ class TripFacts(NamedTuple):
     leader_id: str
     returned_on: date
     recorded_at: datetime
+    status: str = REPORTED
+    from_county: bool = False
+    prefecture_verified: bool = False
+
+
+class Counting(NamedTuple):
+    """Which reports an indicator counts (甄别, (十九)): those whose status is in `statuses`
+    and, with `prefecture`, whose 市州 verified them when a county sent them."""
+
+    statuses: frozenset[str]
+    prefecture: bool = False
+
+    def counts(self, report: MilestoneFacts | TripFacts) -> bool:
+        if report.status not in self.statuses:
+            return False
+        return not (self.prefecture and report.from_county) or report.prefecture_verified
 
 
 class Entry(NamedTuple):
@@ -81,6 +101,10 @@ class State:
     leaders: dict[str, LeaderFacts] = field(default_factory=dict)
     trips: dict[str, TripFacts] = field(default_factory=dict)
     tasks_done: dict[tuple[str, str], date] = field(default_factory=dict)
+    # (unit, year, indicator) -> (yearly, Q1..Q4 or None): target.set, the latest word
+    targets: dict[tuple[str, str, str], tuple[Decimal, tuple[Decimal, ...] | None]] = field(
+        default_factory=dict
+    )
 
 
 def _fold_proposed(state: State, entry: Entry) -> None:
@@ -121,10 +145,14 @@ def _fold_milestone(state: State, entry: Entry) -> None:
 
 
 def _fold_checked(state: State, entry: Entry) -> None:
-    """A check or retraction; a retracted report stays retracted (tracking allows no more)."""
+    """A check or retraction; a retracted report stays retracted (tracking allows no more).
+    A 市州's verification (市审核) is noted; the office's check or any rejection decides."""
     milestone = state.milestones.get(entry.data["milestone_event_id"])
     if milestone is not None and milestone.status != RETRACTED:
         status = entry.data["status"]
+        if entry.data.get("level") == PREFECTURE_LEVEL and status == VERIFIED:
+            state.milestones[milestone.event_id] = milestone._replace(prefecture_verified=True)
+            return
         state.milestones[milestone.event_id] = MilestoneFacts(  # not _replace(): faster
             event_id=milestone.event_id,
             kind=milestone.kind,
@@ -134,7 +162,20 @@ def _fold_checked(state: State, entry: Entry) -> None:
             recorded_at=milestone.recorded_at,
             status=status,
             retracted_on=entry.occurred_on if status == RETRACTED else None,
+            from_county=milestone.from_county,
+            prefecture_verified=milestone.prefecture_verified,
         )
+
+
+def _fold_report_checked(state: State, entry: Entry) -> None:
+    """A check of a trip (report.verified / report.rejected); themed events are not scored."""
+    trip = state.trips.get(entry.data["report_event_id"])
+    if trip is None:
+        return
+    if entry.data["level"] == PREFECTURE_LEVEL and entry.data["status"] == VERIFIED:
+        state.trips[trip.event_id] = trip._replace(prefecture_verified=True)
+    else:
+        state.trips[trip.event_id] = trip._replace(status=entry.data["status"])
 
 
 def _fold_trip(state: State, entry: Entry) -> None:
@@ -143,6 +184,7 @@ def _fold_trip(state: State, entry: Entry) -> None:
         leader_id=entry.data["leader_id"],
         returned_on=entry.data["returned_on"],
         recorded_at=entry.recorded_at,
+        from_county=entry.data["from_county"],
     )
 
 
@@ -214,12 +256,15 @@ def _milestone_reader(kind: str):
     return read
 
 
-def _check_reader(status: str):
+_REPORT = "report_event_id"  # what a check of a trip or themed event names
+
+
+def _check_reader(status: str, subject: str = "milestone_event_id"):
     def read(payload: Mapping) -> dict:
-        return {
-            "status": status,
-            "milestone_event_id": _wire(payload, "milestone_event_id", "payload", str),
-        }
+        data = {"status": status, subject: _wire(payload, subject, "payload", str)}
+        if "level" in payload or subject == _REPORT:  # checks before levels were the office's
+            data["level"] = _wire(payload, "level", "payload", str)
+        return data
 
     return read
 
@@ -230,6 +275,30 @@ def _read_trip(payload: Mapping) -> dict:
         "leader_id": _wire(payload, "leader_id", "payload", str),
         "returned_on": _wire_date(returned_on, "payload.returned_on"),
     }
+
+
+def _read_target(payload: Mapping) -> dict:
+    quarterly = payload.get("quarterly")
+    return {
+        "unit": _wire(payload, "unit", "payload", str),
+        "year": _wire(payload, "year", "payload", str),
+        "indicator": _wire(payload, "indicator", "payload", str),
+        "yearly": _wire_decimal(payload, "yearly", "payload"),
+        "quarterly": None
+        if quarterly is None
+        else tuple(
+            _wire_decimal({"q": q}, "q", "payload.quarterly")
+            for q in _wire(payload, "quarterly", "payload", list)
+        ),
+    }
+
+
+def _fold_target(state: State, entry: Entry) -> None:
+    data = entry.data
+    state.targets[(data["unit"], data["year"], data["indicator"])] = (
+        data["yearly"],
+        data["quarterly"],
+    )
 
 
 def _read_task(payload: Mapping) -> dict:
@@ -253,8 +322,12 @@ _TYPES = {
     "milestone.rejected": ("tracking", _check_reader(REJECTED), _fold_checked),
     "milestone.retracted": ("tracking", _check_reader(RETRACTED), _fold_checked),
     "leader.trip_completed": ("tracking", _read_trip, _fold_trip),
+    "report.verified": ("tracking", _check_reader(VERIFIED, _REPORT), _fold_report_checked),
+    "report.rejected": ("tracking", _check_reader(REJECTED, _REPORT), _fold_report_checked),
     "task.completed": ("tracking", _read_task, _fold_task),
+    "target.set": ("tracking", _read_target, _fold_target),
 }
+_SENT_BY_UNITS = MILESTONE_TYPES | {"leader.trip_completed"}  # a 市州 may review first
 FOLDS = {kind: fold for kind, (_, _, fold) in _TYPES.items()}
 UPSTREAMS = frozenset(owner for owner, _, _ in _TYPES.values())
 READ_TYPES = frozenset(_TYPES)  # the wire types facts are made of; others are ignored
@@ -284,6 +357,9 @@ def read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> Entr
     payload = wire_event.get("payload")
     if payload.__class__ is not dict:
         payload = _wire(wire_event, "payload", "", Mapping)
+    data = read(payload)
+    if kind in _SENT_BY_UNITS:
+        data["from_county"] = str(wire_event.get("source", "")).startswith("county:")
     return Entry(
         service,
         number,
@@ -291,7 +367,7 @@ def read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> Entr
         _wire(wire_event, "event_id", "", str),
         _wire_date(_wire(wire_event, "occurred_on", "", str), "occurred_on"),
         _wire_moment(_wire(wire_event, "recorded_at", "", str), "recorded_at"),
-        MappingProxyType(read(payload)),
+        MappingProxyType(data),
     )
 
 

@@ -7,7 +7,7 @@ leaders' units); one its sender may not send is recorded as a refusal and change
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +20,18 @@ from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import RefusalLog
 from services.kernel.ingest.reports import Batch, ReportIntake
 from services.kernel.reference import DATA_DIR, Reference, reference
+from services.kernel.reference.model import Task
 from services.kernel.store.environment import ServiceApplication
+from services.tracking import review
 from services.tracking.domain import ProjectMilestones, UnitRecord
+from services.tracking.duties import derived_done, lalian_site
+from services.tracking.evidence import evidence_checked
+from services.tracking.evidence_store import open_store
 from services.tracking.handlers import ReportHandlers, checked_milestones, matter_units
+from services.tracking.rules import PRODUCING
 
 THEMED_EVENTS_FILE = DATA_DIR / "themed_events.yaml"
+LOG_PAGE = 2000  # notifications per read of the log (the review queue)
 
 DONE, DONE_LATE, DUE, OVERDUE = "done", "done_late", "due", "overdue"
 NOT_REPORTED, IN_PROGRESS = "not_reported", "in_progress"
@@ -52,7 +59,14 @@ def load_themed_events(path: Path = THEMED_EVENTS_FILE) -> dict:
     minimum = data["minimum_per_prefecture"]
     if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
         raise ValueError(f"{path.name}: minimum_per_prefecture must be a positive whole number")
-    return {"minimum": minimum, "regions": {r["key"]: r["name"] for r in data["regions"]}}
+    year = data["year"]
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise ValueError(f"{path.name}: year must be the plan's year, such as 2020")
+    return {
+        "minimum": minimum,
+        "year": year,
+        "regions": {r["key"]: r["name"] for r in data["regions"]},
+    }
 
 
 class TrackingApplication(ServiceApplication):
@@ -66,7 +80,9 @@ class TrackingApplication(ServiceApplication):
         self.themed_events = load_themed_events()
         super().__init__(env)
         handlers = ReportHandlers(self.ref)
-        self.reports = ReportIntake(self, handlers.apply, also_touched=checked_milestones)
+        self.evidence = open_store(env)  # 佐证材料 (evidence.py)
+        apply = evidence_checked(handlers.apply, self.evidence)
+        self.reports = ReportIntake(self, apply, also_touched=checked_milestones)
         self.refusal_log = RefusalLog(self)
 
     def ingest(
@@ -91,9 +107,13 @@ class TrackingApplication(ServiceApplication):
     def leader_progress(self, leaders: list[dict], year: int) -> dict:
         """Each leader's and each unit's out-of-province trips in `year` against the yearly
         quota ((二十一), (二十二); 神农架林区's governments exempt), with the major project
-        each leader planned (as registry links it)."""
+        each leader planned (as registry links it), its 投产 if reported, and whether it is a
+        拉练 site (二十一: a 市州 government leader's major project in production)."""
         batch = Batch(self)
         batch.preload(ids.named_id("trips", x["leader_id"]) for x in leaders)
+        producing = self._production_starts(
+            p["project_code"] for x in leaders for p in x.get("planned_projects", [])
+        )
         rows: list[dict] = []
         units: dict[str, dict[str, Any]] = {}
         for leader in leaders:
@@ -110,17 +130,58 @@ class TrackingApplication(ServiceApplication):
                     "exempt": exempt,
                     "met": quota is not None and len(trips) >= quota,
                     "section": role.section,
+                    "planned_projects": [
+                        {
+                            **project,
+                            "production_started_on": producing.get(project["project_code"]),
+                            "lalian_site": project["project_code"] in producing
+                            and lalian_site(self.ref, leader, project),
+                        }
+                        for project in leader.get("planned_projects", [])
+                    ],
                 }
             )
+            # a 市州's own departments' leaders ((二十二)) are counted apart from its government's
             unit = units.setdefault(
-                leader["unit"], {"unit": leader["unit"], "leaders": 0, "trips": 0, "quota": 0}
+                f"{leader['unit']}/{role.applies_to}",
+                {
+                    "unit": leader["unit"],
+                    "leaders_of": role.applies_to,
+                    "leaders": 0,
+                    "trips": 0,
+                    "quota": 0,
+                },
             )
             unit["leaders"] += 1
             unit["trips"] += len(trips)
             unit["quota"] += quota or 0
         for unit in units.values():
             unit["met"] = unit["trips"] >= unit["quota"]
-        return {"year": year, "leaders": rows, "units": sorted(units.values(), key=_unit_key)}
+        sites = [
+            {"leader_id": row["leader_id"], "unit": row["unit"], **project}
+            for row in rows
+            for project in row["planned_projects"]
+            if project["lalian_site"]
+        ]
+        return {
+            "year": year,
+            "leaders": rows,
+            "units": sorted(units.values(), key=_unit_key),
+            "lalian_sites": sites,
+        }
+
+    def _production_starts(self, project_codes: Iterable[str]) -> dict[str, date]:
+        """The first counting 投产 (reported or verified) of each project that has one."""
+        codes = list(dict.fromkeys(project_codes))
+        batch = Batch(self)
+        batch.preload(ids.milestones_id(code) for code in codes)
+        found: dict[str, date] = {}
+        for code in codes:
+            record = batch.get(ids.milestones_id(code))
+            days = [m["occurred_on"] for m in record.counting(PRODUCING)] if record else []
+            if days:
+                found[code] = min(days)
+        return found
 
     def _quota_exempt(self, unit: str) -> bool:
         if unit.startswith("dept:"):
@@ -128,14 +189,16 @@ class TrackingApplication(ServiceApplication):
         return self.ref.prefecture_of(unit).code in self.ref.trip_quota_exempt
 
     def promotion_events(self, unit: str = "") -> dict:
-        """(三): each 市州's themed events in 粤港澳大湾区, 长三角, 京津冀 against the minimum."""
+        """(三): each 市州's themed events in 粤港澳大湾区, 长三角, 京津冀 against the minimum,
+        counted within the plan's year (events of other years listed apart)."""
         codes = [unit] if unit else [p.code for p in self.ref.prefectures]
         records = self._unit_records(codes)
         key_regions = self.themed_events["regions"]
-        minimum = self.themed_events["minimum"]
+        minimum, year = self.themed_events["minimum"], self.themed_events["year"]
         rows = []
         for code in codes:
-            events = records[code].promotion_events if code in records else []
+            held = records[code].promotion_events if code in records else []
+            events = [e for e in held if e["occurred_on"].year == year]
             in_key = [e for e in events if e["target_region"] in key_regions]
             rows.append(
                 {
@@ -148,12 +211,24 @@ class TrackingApplication(ServiceApplication):
                     "minimum": minimum,
                     "met": len(in_key) >= minimum,
                     "events": events,
+                    "other_years": [e for e in held if e["occurred_on"].year != year],
                 }
             )
-        return {"key_regions": key_regions, "minimum": minimum, "prefectures": rows}
+        return {"key_regions": key_regions, "minimum": minimum, "year": year, "prefectures": rows}
 
-    def task_status(self, as_of: date, unit: str = "", task_id: str = "") -> dict:
-        """附件3: per task and responsible unit, done (on time or late), due or overdue."""
+    def task_status(
+        self,
+        as_of: date,
+        unit: str = "",
+        task_id: str = "",
+        leaders: Sequence[Mapping[str, Any]] = (),
+    ) -> dict:
+        """附件3: per task and responsible unit, done (on time or late), due or overdue.
+
+        A task the data tells of (tasks.yaml `known_from`: leaders' trips and major projects,
+        services/tracking/duties.py) is done when `leaders` (registry's, with their planned
+        projects) and their trips show it by `as_of`, reported or not; `known_from` says
+        which: "report" or "data"."""
         tasks = [self.ref.tasks[task_id]] if task_id else list(self.ref.tasks.values())
         pairs = [
             (task, owner)
@@ -162,9 +237,13 @@ class TrackingApplication(ServiceApplication):
             if not unit or owner == unit
         ]
         records = self._unit_records({owner for _, owner in pairs})
+        derived = self._derived_done(tasks, leaders)
         rows = []
         for task, owner in pairs:
-            done_on = records[owner].tasks_done.get(task.id) if owner in records else None
+            reported = records[owner].tasks_done.get(task.id) if owner in records else None
+            shown = derived.get((task.id, owner))
+            shown = shown if shown is not None and shown <= as_of else None
+            done_on = min((d for d in (reported, shown) if d is not None), default=None)
             deadline = task.deadline_date
             if done_on is not None:
                 status = DONE if done_on <= deadline else DONE_LATE
@@ -178,6 +257,9 @@ class TrackingApplication(ServiceApplication):
                     "deadline": deadline,
                     "status": status,
                     "done_on": done_on,
+                    "known_from": None
+                    if done_on is None
+                    else ("report" if done_on == reported else "data"),
                 }
             )
         counts = {
@@ -229,8 +311,30 @@ class TrackingApplication(ServiceApplication):
         }
         return {"as_of": as_of, "counts": counts, "matters": rows}
 
+    def _derived_done(
+        self, tasks: Iterable[Task], leaders: Sequence[Mapping[str, Any]]
+    ) -> dict[tuple[str, str], date]:
+        batch = Batch(self)
+        batch.preload(ids.named_id("trips", x["leader_id"]) for x in leaders)
+        trips: dict[str, list[tuple[date, date, str]]] = {}
+        for leader in leaders:
+            record = batch.get(ids.named_id("trips", leader["leader_id"]))
+            trips[leader["leader_id"]] = list(record.trips) if record else []
+        return derived_done(self.ref, tasks, leaders, trips)
+
     def refusals(self, who: str | None = None) -> list[dict]:
         return self.refusal_log.listed(who)
+
+    def open_reports(self) -> list[dict]:
+        """甄别: the reports that count for points no check has closed (services/tracking/
+        review.py), read from this store's log."""
+        return review.open_reports(self._wire_log())
+
+    def _wire_log(self) -> Iterator[dict]:
+        start = 1
+        while (message := self.read_wire(start, None, LOG_PAGE)) is not None:
+            yield from message["events"]
+            start = message["last"] + 1
 
     def _unit_records(self, units: Iterable[str]) -> dict[str, UnitRecord]:
         batch = Batch(self)
@@ -241,4 +345,4 @@ class TrackingApplication(ServiceApplication):
 
 
 def _unit_key(unit: dict) -> tuple:
-    return (unit["unit"].startswith("dept:"), unit["unit"])
+    return (unit["unit"].startswith("dept:"), unit["unit"], unit["leaders_of"] != "government")

@@ -17,6 +17,13 @@ from services.kernel.contract import ids
 from services.kernel.contract.errors import RuleBroken
 from services.kernel.contract.events import Reported
 from services.kernel.contract.jurisdiction import NotPermitted
+from services.tracking.levels import (
+    OFFICE_LEVEL,
+    check_level,
+    check_record,
+    decides,
+    office_level,
+)
 from services.tracking.rules import (
     CAPITAL,
     COUNTING,
@@ -62,16 +69,10 @@ class MilestoneChecked(Reported):
 
     def apply(self, aggregate: ProjectMilestones) -> None:
         milestone = aggregate.milestones[self.milestone_event_id]
-        milestone["status"] = type(self).status
-        milestone["checks"].append(
-            {
-                "status": type(self).status,
-                "event_id": self.event_id,
-                "source": self.source,
-                "occurred_on": self.occurred_on,
-                "reason": getattr(self, "reason", None),
-            }
-        )
+        level = getattr(self, "level", None)
+        if decides(type(self).status, level):
+            milestone["status"] = type(self).status
+        milestone["checks"].append(check_record(self, type(self).status, level))
 
 
 class ProjectMilestones(Aggregate):
@@ -105,11 +106,19 @@ class ProjectMilestones(Aggregate):
     class Verified(MilestoneChecked):
         wire_type = "milestone.verified"
         status = VERIFIED
+        class_version = 2
+        level: str  # the review level (services/tracking/levels.py): office or prefecture
+
+        upcast_v1_v2 = staticmethod(office_level)
 
     class Rejected(MilestoneChecked):
         wire_type = "milestone.rejected"
         status = REJECTED
+        class_version = 2
         reason: str
+        level: str
+
+        upcast_v1_v2 = staticmethod(office_level)
 
     class Retracted(MilestoneChecked):
         wire_type = "milestone.retracted"
@@ -208,19 +217,28 @@ class ProjectMilestones(Aggregate):
             **envelope,
         )
 
-    def verify(self, milestone_event_id: str, **envelope: Any) -> None:
-        self.check_changeable(milestone_event_id)
+    def verify(self, milestone_event_id: str, level: str = OFFICE_LEVEL, **envelope: Any) -> None:
+        milestone = self.check_changeable(milestone_event_id)
+        check_level(milestone_event_id, milestone, level, envelope["source"])
         self.trigger_event(
-            self.Verified, project_code=self.code, milestone_event_id=milestone_event_id, **envelope
+            self.Verified,
+            project_code=self.code,
+            milestone_event_id=milestone_event_id,
+            level=level,
+            **envelope,
         )
 
-    def reject(self, milestone_event_id: str, reason: str, **envelope: Any) -> None:
-        self.check_changeable(milestone_event_id)
+    def reject(
+        self, milestone_event_id: str, reason: str, level: str = OFFICE_LEVEL, **envelope: Any
+    ) -> None:
+        milestone = self.check_changeable(milestone_event_id)
+        check_level(milestone_event_id, milestone, level, envelope["source"])
         self.trigger_event(
             self.Rejected,
             project_code=self.code,
             milestone_event_id=milestone_event_id,
             reason=reason,
+            level=level,
             **envelope,
         )
 
@@ -244,7 +262,8 @@ class ProjectMilestones(Aggregate):
 
 
 class LeaderTrips(Aggregate):
-    """One leader's out-of-province trips (赴省外招商, (二十一), (二十二))."""
+    """One leader's investment trips: a government leader's out of the province (赴省外招商引资,
+    (二十一)), a department leader's away from home (外出招商引资, (二十二))."""
 
     class Opened(Aggregate.Created):
         leader_id: str
@@ -259,6 +278,7 @@ class LeaderTrips(Aggregate):
 
         def apply(self, aggregate: LeaderTrips) -> None:
             aggregate.trips.append((self.departed_on, self.returned_on, self.destination))
+            aggregate.senders[self.event_id] = self.source  # 甄别 (services/tracking/checking.py)
 
     @staticmethod
     def create_id(leader_id: str) -> UUID:
@@ -268,6 +288,7 @@ class LeaderTrips(Aggregate):
     def __init__(self, leader_id: str) -> None:
         self.leader_id = leader_id
         self.trips: list[tuple[date, date, str]] = []
+        self.senders: dict[str, str] = {}  # trip report's event id -> its sender
 
     def complete_trip(
         self,
@@ -275,9 +296,12 @@ class LeaderTrips(Aggregate):
         departed_on: date,
         returned_on: date,
         companies_met: list,
+        hubei_place: str | None = None,
         **envelope: Any,
     ) -> None:
-        check_out_of_province(destination)
+        """`hubei_place`: the Hubei place the destination names, where the leader's trips must
+        leave the province (services/tracking/handlers.py asks the reference data)."""
+        check_out_of_province(destination, hubei_place)
         check_no_overlap(self.leader_id, self.trips, departed_on, returned_on)
         self.trigger_event(
             self.TripCompleted,

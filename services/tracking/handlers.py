@@ -37,7 +37,11 @@ from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import record_refusal
 from services.kernel.ingest.reports import Batch, Receipt, envelope
 from services.kernel.reference import Reference
+from services.kernel.reference.model import GOVERNMENT
+from services.tracking.checking import check_report
 from services.tracking.domain import LeaderTrips, ProjectMilestones, UnitRecord
+from services.tracking.levels import REJECTED, VERIFIED, review_level
+from services.tracking.targets import set_target
 
 # Lists (二) a project must have reached before each milestone may be reported.
 SIGNED_OR_LATER = frozenset({"signed", "started"})
@@ -49,14 +53,13 @@ ANY_PREFECTURE = frozenset({"有关市（州）政府", "各市（州）政府"}
 
 
 def matter_units(ref: Reference, matter_id: str, include_groups: bool = False) -> list[str]:
-    """The reporting units 附件4 names for a matter (dept:<key> or a region code); with
-    `include_groups`, every unit of a group it names (省直有关部门, 各市（州）政府)."""
+    """The reporting units 附件4 names for a matter (dept:<key>, a region code, or org:<key> for
+    an organisation such as 武汉铁路局); with `include_groups`, every unit of a group it names
+    (省直有关部门, 各市（州）政府)."""
     units: list[str] = []
     for named in ref.matters[matter_id].responsible:
-        if named in ref.departments:
-            units.append(f"dept:{named}")
-        elif ref.is_hubei_region(named):
-            units.append(named)
+        if (unit := ref.unit_named(named)) is not None:
+            units.append(unit)
         elif include_groups and named == ANY_DEPARTMENT:
             units += [f"dept:{key}" for key in ref.departments]
         elif include_groups and named in ANY_PREFECTURE:
@@ -90,6 +93,9 @@ class ReportHandlers:
             "milestone.verified": self._verify,
             "milestone.rejected": self._reject,
             "milestone.retracted": self._retract,
+            "report.verified": self._check_report,
+            "report.rejected": self._check_report,
+            "target.set": self._set_target,
             "leader.trip_completed": self._trip,
             "promotion.event_held": self._hold_promotion_event,
             "task.completed": self._complete_task,
@@ -182,17 +188,17 @@ class ReportHandlers:
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
         p = cast(MilestoneVerified, report.payload)
-        self._check_by_office(allowed)
         milestones = self._reported(p, batch)
-        milestones.verify(p["milestone_event_id"], **envelope(report))
+        level = self._level(milestones, p, allowed)
+        milestones.verify(p["milestone_event_id"], level, **envelope(report))
 
     def _reject(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
     ) -> None:
         p = cast(MilestoneRejected, report.payload)
-        self._check_by_office(allowed)
         milestones = self._reported(p, batch)
-        milestones.reject(p["milestone_event_id"], p["reason"], **envelope(report))
+        level = self._level(milestones, p, allowed)
+        milestones.reject(p["milestone_event_id"], p["reason"], level, **envelope(report))
 
     def _retract(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
@@ -201,10 +207,26 @@ class ReportHandlers:
         milestones = self._reported(p, batch)  # its own sender or the office (domain.py)
         milestones.retract(p["milestone_event_id"], p["reason"], **envelope(report))
 
+    def _set_target(
+        self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        """A unit's yearly and quarterly targets (services/tracking/targets.py)."""
+        set_target(report.payload, batch, allowed, self.ref, envelope(report))
+
     @staticmethod
-    def _check_by_office(allowed: Jurisdiction) -> None:
-        """Only the office verifies or rejects a milestone report."""
-        allowed.check_office("source", "甄别（核实或驳回）报告", "verify or reject a report")
+    def _check_report(
+        report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction
+    ) -> None:
+        """甄别 of a trip or themed event (services/tracking/checking.py)."""
+        status = VERIFIED if report.type == "report.verified" else REJECTED
+        check_report(report.payload, status, batch, allowed, envelope(report))
+
+    @staticmethod
+    def _level(milestones: ProjectMilestones, p: OnMilestone, allowed: Jurisdiction) -> str:
+        """The office verifies or rejects a milestone report; a 市州 may review its counties'
+        reports first (services/tracking/levels.py)."""
+        reported = milestones.milestones[p["milestone_event_id"]]
+        return review_level(allowed, reported["source"], "source")
 
     @staticmethod
     def _reported(payload: OnMilestone, batch: Batch) -> ProjectMilestones:
@@ -248,9 +270,17 @@ class ReportHandlers:
             p["departed_on"],
             p["returned_on"],
             p.get("companies_met", []),
+            hubei_place=self._hubei_place(p["destination"], leader["role"]),
             **envelope(report),
         )
         batch.add(trips)
+
+    def _hubei_place(self, destination: str, role: str) -> str | None:
+        """The Hubei place a government leader's destination names (赴省外, (二十一)); a
+        department leader's trip counts wherever it goes (外出招商引资, (二十二))."""
+        if self.ref.leader_roles[role].applies_to != GOVERNMENT:
+            return None
+        return self.ref.places.named_in(destination)
 
     def _hold_promotion_event(
         self, report: Report, batch: Batch, context: Mapping[str, Any], allowed: Jurisdiction

@@ -38,16 +38,18 @@ def unknown_milestone(event_id: str) -> RuleBroken:
     )
 
 
-def check_out_of_province(destination: str) -> None:
-    """The yearly quota counts trips out of Hubei only ((二十一))."""
-    if "湖北" in destination:
+def check_out_of_province(destination: str, hubei_place: str | None) -> None:
+    """A government leader's quota counts trips out of Hubei only (赴省外招商引资, (二十一)):
+    `hubei_place` is the Hubei place the destination names (reference places.py), if any."""
+    if hubei_place is not None:
         raise RuleBroken(
             "payload.destination",
             destination,
-            "destination_inside_hubei",
-            f"目的地「{destination}」在湖北省内；外出招商任务只计赴省外（二十一）",
-            f"destination {destination!r} is inside Hubei; the quota counts trips out of the "
-            "province only ((二十一))",
+            "destination_in_hubei",
+            f"payload.destination 的值「{destination}」指向湖北省内的{hubei_place}："
+            "市、州、县政府负责人的外出招商任务只计赴省外（二十一）",
+            f"payload.destination: {destination!r} names {hubei_place}, inside Hubei; a "
+            "government leader's quota counts trips out of the province only ((二十一))",
         )
 
 

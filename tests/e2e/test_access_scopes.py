@@ -159,7 +159,7 @@ CASES = [
     Case("Query.GetProject", lambda c, u: c.get_project(u.project)["stage"], "outside_read_scope"),
     Case(
         "Query.ListProjects",
-        lambda c, u: u.project in codes(c.list_projects(region=u.region)),
+        lambda c, u: u.project in codes(c.list_projects(region=u.region, register=True)),
         "outside_read_scope",
     ),
     Case(

@@ -116,7 +116,7 @@ def test_an_auditor_rebuilds_published_rankings_and_finds_a_row_altered_in_the_d
 
     assert adopted["status"] == "accepted", adopted
     assert late_outcome["status"] == "accepted", late_outcome
-    assert published_q2["policy_version"] == "2020.1"
+    assert published_q2["policy_version"] == "2020.1.1"
     assert published_q3["policy_version"] == "2020.2"
     assert q3_now["hash"] == published_q3["hash"]
     assert late["event_id"] in [entry["event_id"] for entry in card["late"]]
@@ -141,7 +141,7 @@ def test_an_auditor_rebuilds_published_rankings_and_finds_a_row_altered_in_the_d
     earlier = zhaoshang(system, "audit", "rebuild", "--quarter", "2020Q3", "--as-of", before_q3)
     assert earlier.returncode == 0, earlier.stdout + earlier.stderr
     assert "与已发布排名的差异" in earlier.stdout
-    assert "评分政策：2020.1" in earlier.stdout  # 2020.2 was adopted after that moment
+    assert "评分政策：2020.1.1" in earlier.stdout  # 2020.2 was adopted after that moment
     assert "与服务端重建一致 ✓" in earlier.stdout
 
     code = next(r for r in q3 if r["type"] == "project.capital_arrived")["payload"]["project_code"]

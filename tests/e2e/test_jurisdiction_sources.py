@@ -125,9 +125,10 @@ def test_verification_and_rejection_come_from_the_office_alone_retraction_from_t
             reason="-",
         ),
     )
+    # 甄别 (十九): a 市州 reviews its counties' reports first, never its own.
     assert [the_error(o)["rule"] for o in (own_verification, own_rejection)] == [
-        "office_only",
-        "office_only",
+        "review_own_counties_only",
+        "review_own_counties_only",
     ]
     assert the_error(county_retraction)["rule"] == "retract_own_reports_only"
     accepted(

@@ -59,6 +59,13 @@ def test_a_project_moves_along_the_four_lists_read_per_province_prefecture_count
     code = unique("LIST")
     with system.client() as office:
         accepted(system, WUHAN, proposal(code, WUHAN, HONGSHAN))
+        # A 市州's and a county's lists hold the key projects each designated (二).
+        accepted(
+            system,
+            WUHAN,
+            report("project.designated", WUHAN, project_code=code, unit="420100"),
+            report("project.designated", WUHAN, project_code=code, unit=HONGSHAN),
+        )
         for scope in ({}, {"region": "420100"}, {"region": HONGSHAN}, {"department": "jingxin"}):
             assert code in codes(office.list_projects("promotion", **scope)), scope
         assert code not in codes(office.list_projects("promotion", region="420500"))
@@ -138,7 +145,7 @@ def test_a_signing_counts_once_and_a_later_one_only_for_its_increase(system):
 
     with system.client() as office:
         signings = [e["payload"] for e in office.history(code) if e["type"] == "project.signed"]
-        listing = office.list_projects("signed", region=HONGSHAN)
+        listing = office.list_projects("signed", region=HONGSHAN, register=True)
         project = office.get_project(code)
     assert [(s["contract_investment"], s["increase"]) for s in signings] == [
         ("10", "10"),
@@ -350,6 +357,8 @@ def test_the_lifecycle_holds_on_postgresql(postgres_system):
     """The representative walk on PostgreSQL: lists, the 开工 move and back, a refusal."""
     system, code = postgres_system, unique("PG")
     signed_project(system, code)
+    # on 洪山区's lists once it names the project one of its key projects (二)
+    accepted(system, WUHAN, report("project.designated", WUHAN, project_code=code, unit=HONGSHAN))
     [started] = accepted(system, WUHAN, start(code, WUHAN))
     with system.client() as office:
         assert code in codes(office.list_projects("started", region=HONGSHAN))

@@ -127,14 +127,16 @@ def test_the_html_and_markdown_copies_hold_the_same_table(ranking, png):
     assert ranking["hash"] in html and ranking["hash"] in markdown
 
 
-def test_a_quarter_without_summons_says_so(png):
-    content = make_ranking(summons=[], tiers={})
-    text = text_of(
-        docx.Document(io.BytesIO(render_docx({**content, "hash": "0" * 64}, PUBLISHED_ON, png)))
-    )
+def test_a_quarter_without_summons_says_so_and_names_no_reward_under_a_yearly_policy(png):
+    """Rewards are decided once a year (十五): a ranking made under a policy without reward
+    tiers has no 奖励分档 section, in any of the circular's files."""
+    content = {**make_ranking(summons=[], tiers={}), "hash": "0" * 64}
+    text = text_of(docx.Document(io.BytesIO(render_docx(content, PUBLISHED_ON, png))))
+    markdown = circular.render_markdown(content, PUBLISHED_ON)
 
     assert "本季度无约谈对象。" in text
-    assert "本季度无分档结果。" in text
+    for written in (text, markdown, circular.render_html(content, PUBLISHED_ON, png)):
+        assert "奖励" not in written and "分档" not in written
 
 
 def test_one_rendering_gives_the_files_their_digests_and_the_docx_attachment(ranking, png):

@@ -54,10 +54,10 @@ def test_the_example_file_loads_with_its_secrets_from_the_environment():
         "420100",
         "429021",
         "office",
-        "武汉铁路局",
+        "org:wuhan_railway",
     ]
     assert recipients.reaches("dept:shangwu") and not recipients.reaches("420600")
-    railway = recipients.webhooks()["武汉铁路局"]
+    railway = recipients.webhooks()["org:wuhan_railway"]
     assert (railway.url, railway.secret) == (
         "https://oa.wuhan-railway.example.cn/notify",
         key("railway"),

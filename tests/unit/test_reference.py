@@ -243,7 +243,8 @@ def test_government_leaders_travel_and_plan_projects_as_section_21_says(ref):
 
 
 def test_real_estate_and_characteristic_towns_are_not_a_leaders_major_project(ref):
-    for key in ("principal", "investment_lead", "other"):
+    """(二十一)'s "房地产、特色小镇项目除外，下同" carries to the departments of (二十二)."""
+    for key in ("principal", "investment_lead", "other", "department_head", "department_other"):
         assert ref.leader_roles[key].excluded_categories == {"real_estate", "characteristic_town"}
 
 

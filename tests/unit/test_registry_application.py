@@ -288,8 +288,8 @@ def test_the_office_may_move_a_project_to_another_prefecture(registry):
     )
 
     assert registry.project()["prefecture"] == HUANGSHI
-    assert registry.app.list_projects(region=HUANGSHI)["count"] == 1
-    assert registry.app.list_projects(region=WUHAN)["count"] == 0
+    assert registry.app.list_projects(region=HUANGSHI, register=True)["count"] == 1
+    assert registry.app.list_projects(region=WUHAN, register=True)["count"] == 0
 
 
 # Leaders ((二十一), (二十二)) -------------------------------------------------------------------

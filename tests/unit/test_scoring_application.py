@@ -190,14 +190,14 @@ def test_an_adopted_policy_rules_from_its_quarter_on_and_past_rankings_keep_thei
     assert row(q3, HUANGSHI)["indicators"]["capital_arrived"]["points"] == "45.00"
     assert q3["rows"][0]["region"] == HUANGSHI
     assert app.get_ranking("2020Q2")["hash"] == q2["hash"]
-    assert app.get_ranking("2020Q2")["policy_version"] == "2020.1"
+    assert app.get_ranking("2020Q2")["policy_version"] == "2020.1.1"
     # Adopted later for Q2 too: the published Q2 stays as it was made, its rebuild too.
     assert adopt(app, "2020.3", "2020Q2", capital_heavy("2020.3"))["status"] == "accepted"
     assert app.get_ranking("2020Q2")["hash"] == q2["hash"]
     assert app.get_ranking("2020Q2", "provisional")["policy_version"] == "2020.3"
     rebuilt = app.rebuild_ranking("2020Q2", world.reads())
     assert rebuilt["matches_published"] is True
-    assert rebuilt["rebuilt"]["policy_version"] == "2020.1"
+    assert rebuilt["rebuilt"]["policy_version"] == "2020.1.1"
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_a_policy_adoption_breaking_a_rule_is_rejected_naming_it(
 
     assert outcome["status"] == "rejected"
     assert (outcome["errors"][0]["field"], outcome["errors"][0]["rule"]) == (field, rule)
-    assert app.get_ranking("2020Q3")["policy_version"] == "2020.1"
+    assert app.get_ranking("2020Q3")["policy_version"] == "2020.1.1"
 
 
 def test_the_same_version_adopted_again_with_the_same_content_is_accepted():
@@ -329,7 +329,7 @@ def test_rebuilding_from_the_upstream_logs_gives_the_published_bytes_over_quarte
         rebuild = app.rebuild_ranking(quarter, world.reads())
         assert rebuild["matches_published"] is True, quarter
         assert published_bytes(rebuild["rebuilt"]) == published_bytes(ranking), quarter
-    assert [published[q]["policy_version"] for q in published] == ["2020.1", "2020.2", "2020.3"]
+    assert [published[q]["policy_version"] for q in published] == ["2020.1.1", "2020.2", "2020.3"]
 
 
 def test_an_as_of_rebuild_counts_only_what_was_recorded_by_then_and_shows_what_changed():

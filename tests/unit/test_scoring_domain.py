@@ -18,6 +18,7 @@ from services.scoring.policy import Policy
 from services.scoring.ranking import canonical_json, rank_quarter, ranking_hash
 
 POLICY_FILE = Path(__file__).parents[2] / "services/kernel/reference/data/policy-2020.yaml"
+PAST_POLICY_FILE = Path(__file__).parents[2] / "services/scoring/policies/2020.1.yaml"
 
 WUHAN, HUANGSHI, SHIYAN, SHENNONGJIA = "420100", "420200", "420300", "429021"
 PREFECTURES = [
@@ -286,18 +287,29 @@ def test_ranks_a_quarter_by_the_hand_computed_points():
         (3, SHENNONGJIA, "30.56", "0.00", "0.00"),
         (4, SHIYAN, "6.00", "0.00", "2.00"),
     ]
+    # A quarter ranks and summons; rewards are yearly (十五): no quarterly reward tier.
+    assert ranking["tiers"] == {}
+    assert [r["tier"] for r in ranking["rows"]] == [None, None, None, None]
+    assert ranking["summons"] == [HUANGSHI, SHENNONGJIA, SHIYAN]
+    assert (ranking["quarter"], ranking["policy_version"], ranking["official"]) == (
+        "2020Q3",
+        "2020.1.1",
+        True,
+    )
+
+
+def test_the_2020_1_policy_still_ranks_into_its_quarterly_tiers():
+    """Rankings published under 2020.1 rebuild as published: its tiers are still read."""
+    old = Policy.from_mapping(yaml.safe_load(PAST_POLICY_FILE.read_text(encoding="utf-8")))
+    ranking = rank(scenario(), policy=old)
+
+    assert old.version == "2020.1"
     assert ranking["tiers"] == {
         "一档": [WUHAN, HUANGSHI, SHENNONGJIA],
         "二档": [SHIYAN],
         "三档": [],
     }
     assert [r["tier"] for r in ranking["rows"]] == ["一档", "一档", "一档", "二档"]
-    assert ranking["summons"] == [HUANGSHI, SHENNONGJIA, SHIYAN]
-    assert (ranking["quarter"], ranking["policy_version"], ranking["official"]) == (
-        "2020Q3",
-        "2020.1",
-        True,
-    )
     assert row(ranking, WUHAN)["name"] == "武汉市"
 
 

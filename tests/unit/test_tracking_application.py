@@ -100,14 +100,21 @@ class Tracking:
     def views(self, code: str = CHIP_PLANT) -> dict:
         return self.app.milestones(code, Decimal("25.5"))["views"]
 
-    def trip(self, leader_id: str, departed: str, returned: str, source: str = "") -> dict:
+    def trip(
+        self,
+        leader_id: str,
+        departed: str,
+        returned: str,
+        source: str = "",
+        destination: str = "广东省深圳市",
+    ) -> dict:
         unit = self.registry.leaders.get(leader_id, {}).get("unit", WUHAN)
         return self.send(
             "leader.trip_completed",
             source or (unit if unit.startswith("dept:") else f"pref:{unit}"),
             on=returned,
             leader_id=leader_id,
-            destination="广东省深圳市",
+            destination=destination,
             departed_on=departed,
             returned_on=returned,
             companies_met=["华为技术有限公司"],
@@ -204,14 +211,17 @@ def test_a_rejected_report_counts_in_neither_view_and_keeps_the_offices_reason(t
     assert (row["status"], row["checks"][0]["reason"]) == ("rejected", "到资凭证不全")
 
 
-def test_only_the_office_verifies_or_rejects_a_report(tracking):
+def test_a_prefecture_may_not_check_its_own_report_only_the_office_may(tracking):
+    """甄别 (十九): the office checks; a 市州 reviews its counties' reports first, never its own."""
     report = tracking.capital("10")
 
     outcome = tracking.check("milestone.verified", report, f"pref:{WUHAN}")
 
-    assert outcome["rule"] == "office_only"
+    assert outcome["rule"] == "review_own_counties_only"
     assert tracking.views()["official"]["capital_arrived"] == 0
-    assert [r["rule"] for r in tracking.app.refusals(f"pref:{WUHAN}")] == ["office_only"]
+    assert [r["rule"] for r in tracking.app.refusals(f"pref:{WUHAN}")] == [
+        "review_own_counties_only"
+    ]
 
 
 def test_a_check_or_retraction_must_name_an_earlier_milestone_report(tracking):
@@ -306,11 +316,12 @@ def test_a_trip_of_an_unknown_leader_or_of_another_units_leader_is_refused(track
 def test_a_trip_inside_hubei_does_not_count_toward_the_quota():
     trips = LeaderTrips(leader_id="wuhan-mayor")
     envelope = {"event_id": "e1", "source": f"pref:{WUHAN}", "occurred_on": date(2020, 3, 2)}
+    start, end = date(2020, 3, 1), date(2020, 3, 2)
 
-    with pytest.raises(RuleBroken, match="湖北") as refused:
-        trips.complete_trip("湖北省宜昌市", date(2020, 3, 1), date(2020, 3, 2), [], **envelope)
+    with pytest.raises(RuleBroken, match="inside Hubei") as refused:
+        trips.complete_trip("宜昌", start, end, [], hubei_place="宜昌市", **envelope)
 
-    assert refused.value.rule == "destination_inside_hubei"
+    assert refused.value.rule == "destination_in_hubei"
     assert trips.trips == []
 
 

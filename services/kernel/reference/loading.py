@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from services.kernel.reference.industries_national import load_national_industries
 from services.kernel.reference.model import (
     ATTACHMENTS_NAMING_DEPARTMENTS,
     COUNTY,
@@ -23,6 +24,8 @@ from services.kernel.reference.model import (
     DEPARTMENTS_ATTACHMENT2,
     DEPARTMENTS_ATTACHMENT2_TOP10,
     GOVERNMENT,
+    LEADER_PROJECTS,
+    LEADER_TRIPS,
     PREFECTURE,
     PREFECTURES_AND_COUNTIES,
     TOP10_GROUP,
@@ -31,10 +34,12 @@ from services.kernel.reference.model import (
     KeyProjectRule,
     LeaderRole,
     Matter,
+    Organisation,
     Reference,
     Region,
     Task,
 )
+from services.kernel.reference.places_loading import load_places
 from services.kernel.reference.rows import (
     ReferenceDataError,
     Row,
@@ -60,6 +65,9 @@ def load_reference(directory: Path | None = None) -> Reference:
     tasks = _load_tasks(directory / "tasks.yaml", regions)
     matters, matter_groups = _load_matters(directory / "matters.yaml", regions, departments)
     key_project = _load_key_project(directory / "key_project.yaml")
+    places = load_places(directory / "places.yaml", regions)
+    national = load_national_industries(directory / "industries-gbt4754.yaml")
+    organisations = _load_organisations(directory / "organisations.yaml", matters)
     _check_named_in(directory / "departments.yaml", departments, industries, matters)
     task_units = {
         t.id: _task_units(directory / "tasks.yaml", t, regions, departments, industries)
@@ -77,6 +85,9 @@ def load_reference(directory: Path | None = None) -> Reference:
         matters=matters,
         matter_groups=matter_groups,
         key_project=key_project,
+        places=places,
+        national_industries=national,
+        organisations=organisations,
     )
 
 
@@ -226,8 +237,11 @@ def _load_tasks(path: Path, regions: Mapping[str, Region]) -> dict[str, Task]:
             deadline=row.text("deadline"),
             section=row.text("section"),
             exempt=region_codes(row, "exempt", regions),
+            known_from=row.optional_text("known_from"),
         )
         row.done()
+        if task.known_from not in (None, LEADER_TRIPS, LEADER_PROJECTS):
+            raise row.fail(f"known_from {task.known_from!r}: {LEADER_TRIPS} or {LEADER_PROJECTS}")
         if not _MONTH.fullmatch(task.deadline):
             raise row.fail(f"deadline {task.deadline!r} is not a month YYYY-MM")
         tasks[task.id] = task
@@ -296,6 +310,23 @@ def _check_responsible(
             raise row.fail(f"responsible {unit!r} is neither a department key nor a 市州 code")
     elif unit in known_names:
         raise row.fail(f"responsible {unit!r}: write it as {known_names[unit]!r}")
+
+
+def _load_organisations(path: Path, matters: Mapping[str, Matter]) -> dict[str, Organisation]:
+    """Each organisation is named, in the seed's words, among some 附件4 item's responsible."""
+    top = read_yaml(path)
+    named = {unit for matter in matters.values() for unit in matter.responsible}
+    organisations: dict[str, Organisation] = {}
+    for row in rows_of(path, top.value("organisations"), "key"):
+        organisation = Organisation(
+            key=unique(row, organisations, row.key("key"), "key"), name=row.text("name")
+        )
+        row.done()
+        if organisation.name not in named:
+            raise row.fail(f"{organisation.name!r} is responsible for no item of matters.yaml")
+        organisations[organisation.key] = organisation
+    top.done()
+    return organisations
 
 
 def _load_key_project(path: Path) -> KeyProjectRule:

@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
+from services.kernel.reference.places import HubeiPlaces
+
 PREFECTURE = "prefecture"
 COUNTY = "county"
 GOVERNMENT = "government"
@@ -25,6 +27,8 @@ DEPARTMENTS_ATTACHMENT1 = "departments_attachment1"  # 附件1中相关部门
 DEPARTMENTS_ATTACHMENT2_TOP10 = "departments_attachment2_top10"  # 附件2中十大重点产业责任单位
 DEPARTMENTS_ATTACHMENT2 = "departments_attachment2"  # 附件2中责任单位
 TOP10_GROUP = "top10"  # 十大重点产业
+# What the data tells of an 附件3 task's completion (tasks.yaml `known_from`).
+LEADER_TRIPS, LEADER_PROJECTS = "leader_trips", "leader_projects"
 
 # 附件3 names no department itself; it points at 附件1 and 附件2.
 ATTACHMENTS_NAMING_DEPARTMENTS = ("附件1", "附件2", "附件4")
@@ -48,6 +52,15 @@ class Department:
     name: str
     named_in: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """An organisation 附件4 makes responsible that is no department nor government: a sending
+    system `org:<key>` of its own (organisations.yaml)."""
+
+    key: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class Task:
     deadline: str
     section: str = ""
     exempt: frozenset[str] = frozenset()
+    known_from: str | None = None  # LEADER_TRIPS or LEADER_PROJECTS: done when the data says so
 
     @property
     def deadline_date(self) -> date:
@@ -132,6 +146,9 @@ class Reference:
         matters: Mapping[str, Matter],
         matter_groups: Mapping[str, str],
         key_project: KeyProjectRule,
+        places: HubeiPlaces,
+        national_industries: Mapping[str, Industry] | None = None,
+        organisations: Mapping[str, Organisation] | None = None,
     ):
         ordered = sorted(regions.values(), key=_code)
         self.regions = MappingProxyType({r.code: r for r in ordered})
@@ -145,6 +162,12 @@ class Reference:
         self.matters = MappingProxyType(dict(matters))
         self.matter_groups = MappingProxyType(dict(matter_groups))
         self.key_project = key_project
+        self.places = places
+        # GB/T 4754-2017 sections and divisions, accepted beside 附件2's industries (none led
+        # by a department): `industry(key)` answers either.
+        self.national_industries = MappingProxyType(dict(national_industries or {}))
+        self.organisations = MappingProxyType(dict(organisations or {}))
+        self._organisation_named = {o.name: o.key for o in self.organisations.values()}
         self._task_units = MappingProxyType(dict(task_units))
         counties: dict[str, list[Region]] = {p.code: [] for p in self.prefectures}
         for region in ordered:
@@ -169,6 +192,26 @@ class Reference:
     def counties_of(self, prefecture_code: str) -> tuple[Region, ...]:
         self.region(prefecture_code)
         return self._counties.get(prefecture_code, ())
+
+    def industry(self, key: str) -> Industry:
+        """An 附件2 industry or a GB/T 4754-2017 section or division."""
+        found = self.industries.get(key) or self.national_industries.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def is_known_industry(self, key: str) -> bool:
+        return key in self.industries or key in self.national_industries
+
+    def unit_named(self, named: str) -> str | None:
+        """The reporting unit an 附件4 `responsible` entry names: `dept:<key>`, a 市州 code or
+        `org:<key>`; None for a group (省直有关部门, 各市（州）政府, ...)."""
+        if named in self.departments:
+            return f"dept:{named}"
+        if self.is_hubei_region(named):
+            return named
+        key = self._organisation_named.get(named)
+        return None if key is None else f"org:{key}"
 
     def industries_led_by(self, department_key: str) -> frozenset[str]:
         return self._led_by[department_key]
