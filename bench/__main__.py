@@ -13,12 +13,18 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import fairness, ingest, rebuild
+from bench import console, fairness, ingest, merkle, rebuild
 
 RESULTS = Path(__file__).parent / "results.json"
 # name -> run() returning result entries; "ingest" gives ingest_batched_events_per_s,
 # ingest_single_events_per_s and ingest_to_ranking_p99_ms; "fairness" fairness_p99_ms.
-BENCHMARKS = {"ingest": ingest.run, rebuild.NAME: rebuild.run, fairness.NAME: fairness.run}
+BENCHMARKS = {
+    "ingest": ingest.run,
+    rebuild.NAME: rebuild.run,
+    fairness.NAME: fairness.run,
+    console.NAME: console.run,  # console_dashboard_p95_ms, console_projects_p95_ms
+    merkle.NAME: merkle.run,  # merkle_ingest_events_per_s, merkle_*_proof_bytes at 1,000,000
+}
 
 
 def machine() -> str:

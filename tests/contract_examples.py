@@ -48,6 +48,12 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "reason": "投资额核实后调整",
     },
     "project.withdrawn": {"project_code": "WH-2020-001", "reason": "投资方撤资"},
+    "project.designated": {"project_code": "WH-2020-001", "unit": WUHAN},
+    "project.undesignated": {
+        "project_code": "WH-2020-001",
+        "unit": WUHAN,
+        "reason": "调整本地重点项目清单",
+    },
     "project.company_registered": {
         "project_code": "WH-2020-001",
         "credit_code": HUAWEI_CREDIT_CODE,
@@ -89,6 +95,41 @@ VALID_PAYLOADS: dict[str, dict[str, Any]] = {
         "unit": "dept:fagai",
         "progress": "已召开专题协调会",
         "status": "in_progress",
+    },
+    "report.verified": {
+        "report_event_id": "7d6f4b1c-2d7e-4c1a-9f55-3a1e6f0c9b21",
+        "leader_id": "wuhan-mayor",
+    },
+    "report.rejected": {
+        "report_event_id": "7d6f4b1c-2d7e-4c1a-9f55-3a1e6f0c9b22",
+        "unit": "420100",
+        "reason": "活动未在粤港澳大湾区举办",
+    },
+    "target.set": {
+        "unit": "420100",
+        "year": "2020",
+        "indicator": "capital_arrived",
+        "yearly": "120",
+        "quarterly": ["20", "30", "30", "40"],
+    },
+    "summons.held": {
+        "unit": "420500",
+        "quarter": "2020Q2",
+        "held_on": "2020-07-20",
+        "attendees": ["宜昌市人民政府副市长", "宜昌市商务局局长"],
+        "commitments": [
+            {"key": "c1", "text": "三季度新增亿元以上项目注册 5 个", "due": "2020-09-30"}
+        ],
+    },
+    "rectification.reported": {
+        "unit": "420500",
+        "summons_event_id": "7d6f4b1c-2d7e-4c1a-9f55-3a1e6f0c9b23",
+        "progress": [{"commitment": "c1", "status": "in_progress", "text": "已注册 3 个"}],
+    },
+    "reward.decided": {
+        "year": "2020",
+        "rewards": [{"unit": "420100", "reward_class": "一类一档"}],
+        "basis": "经省财政厅会商，按产业基础分类分档",
     },
     "policy.adopted": {
         "version": "2020.1",

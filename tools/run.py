@@ -33,10 +33,11 @@ from amqp.exceptions import ChannelError
 from services.kernel.bus import broker
 from services.kernel.reference import reference
 from services.kernel.store.environment import var_dir
+from services.kernel.store.signing import ensure_key, keyring_path
 from tools.broker import ThisMachine, ensure_broker
 from tools.devca import ensure_dev_tls
 from zhaoshang.client import GatewayClient, open_channel
-from zhaoshang.keys import DEV_API_KEYS, DEV_KEYS_FILE, dev_sources, issue_dev_keys
+from zhaoshang.keys import DEV_API_KEYS, DEV_CONSOLE, DEV_KEYS_FILE, dev_sources, issue_dev_keys
 
 NAMEKO_SERVICES = ("registry", "tracking", "scoring", "notify")
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -74,6 +75,8 @@ class Supervisor:
         self.api_keys: dict[str, str] = {}
         self.ca_file: Path | None = None  # the CA the gateway's certificate is checked against
         self.plaintext = False  # the gateway serves plaintext (GATEWAY_PLAINTEXT=1, loopback)
+        self.console_users: Path | None = None  # the console's development accounts, if made
+        self.signing_key_id: str | None = None  # the tree-head signing key's id (start_all)
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         """Start `name` (again); `env`, once given, is its environment from then on."""
@@ -93,6 +96,9 @@ class Supervisor:
 
     def start_all(self) -> None:
         self.serve_tls()
+        # The tree-head signing key, made once under var/signing/ and kept across restarts; its
+        # public keys (var/signing/keyring.json) are what auditors check heads with.
+        self.signing_key_id = ensure_key(self.env)
         if "GATEWAY_KEYS_FILE" not in self.env:
             self.api_keys = issue_dev_keys(var_dir(self.env), dev_sources(reference()))
             self.env["GATEWAY_KEYS_FILE"] = str(var_dir(self.env) / DEV_KEYS_FILE)
@@ -101,6 +107,24 @@ class Supervisor:
             module = f"services.{service}.service"
             self.start(service, [sys.executable, "-m", "nameko", "run", "--config", config, module])
         self.start("gateway", [sys.executable, "-m", "services.gateway.server"])
+
+    def start_console(self, address: str = "127.0.0.1:8080") -> str | None:
+        """The web console (services/console) as a delegate of the gateway, with development
+        accounts in var/dev-console-users.json; its address, or None without a delegate key."""
+        from services.console.users import issue_dev_accounts
+
+        env = {**self.env, "CONSOLE_ADDRESS": self.env.get("CONSOLE_ADDRESS", address)}
+        if DEV_CONSOLE in self.api_keys:
+            env["CONSOLE_API_KEY_FILE"] = str(var_dir(self.env) / DEV_API_KEYS)
+        elif not env.get("CONSOLE_API_KEY"):
+            return None
+        if self.ca_file:
+            env["ZHAOSHANG_CA_FILE"] = str(self.ca_file)
+        codes = [p.code for p in reference().prefectures]
+        self.console_users = issue_dev_accounts(env, var_dir(env), codes)
+        self.start("console", [sys.executable, "-m", "services.console.server"], env)
+        scheme = "https" if env.get("CONSOLE_TLS_CERT") else "http"
+        return f"{scheme}://{env['CONSOLE_ADDRESS']}"
 
     def serve_tls(self) -> None:
         """The gateway's certificate: the development CA's, unless the environment names one
@@ -189,6 +213,25 @@ def wait_for_gateway(target: str, supervisor: Supervisor, timeout: float = 60.0)
     )
 
 
+def wait_for_console(url: str, supervisor: Supervisor, timeout: float = 30.0) -> None:
+    """Until the console answers /healthz (plain http, or https trusting make run's CA)."""
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=supervisor.ca_file) if supervisor.ca_file else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "console" in supervisor.dead():
+            raise SystemExit(f"the console stopped at start-up: see {supervisor.logs}/")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2, context=context) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the console did not answer within {timeout:.0f}s: see {supervisor.logs}/")
+
+
 def how_to_connect(supervisor: Supervisor, quarter: str) -> str:
     """What a developer types to reach the gateway: grpcurl, Python, the files they need."""
     target = supervisor.env["GATEWAY_ADDRESS"]
@@ -220,6 +263,8 @@ def how_to_connect(supervisor: Supervisor, quarter: str) -> str:
             "连接方式 / how to connect:",
             f"  网关 / gateway: {target}（{transport}）",
             f"  开发密钥 / development keys: {keys or '—'}（报送系统 → 密钥 / source → key）",
+            f"  树头签名公钥 / tree-head keyring: {shown_path(keyring_path(supervisor.env))}"
+            "（zhaoshang audit verify --against <通报>）",
             f"  {' '.join(grpcurl)}",
             f"  {python}",
         ]
@@ -260,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start_all()
         wait_for_gateway(target, supervisor)
         print(f"zhaoshang 已启动 / running: gRPC gateway at {target}; logs in {supervisor.logs}/")
+        if console := supervisor.start_console():
+            wait_for_console(console, supervisor)
+            users = shown_path(supervisor.console_users) if supervisor.console_users else "—"
+            print(f"控制台 / web console: {console}（开发账号 / development accounts: {users}）")
         if not args.no_demo:
             from tools.demo_run import load_demo
 

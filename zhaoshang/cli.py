@@ -1,10 +1,15 @@
-"""`zhaoshang`: the auditor's command line, talking to the gateway over gRPC.
+"""`zhaoshang`: the auditor's command line, talking to the gateway over gRPC; and the 台账
+spreadsheets (`zhaoshang sheets template|import|export`, zhaoshang/sheets_cli.py).
 
     zhaoshang audit history PROJECT                  a project's every stored event, in order
     zhaoshang audit verify                           hash chains and checkpoints of every store
+    zhaoshang audit verify --against CIRCULAR.docx   today's logs against the signed heads it prints
+    zhaoshang audit heads | prove EVENT_ID           save signed heads; an offline inclusion proof
     zhaoshang audit rebuild --quarter 2020Q3         rebuild the published ranking, compare hashes
     zhaoshang audit rebuild --quarter 2020Q3 --as-of 2020-10-15
                                                      the ranking from what was recorded by then
+    zhaoshang users add|disable|enable|reset|grant|totp|list   the web console's accounts
+                                                     (services/console/users.py)
 
 The gateway is `GATEWAY_ADDRESS` (default 127.0.0.1:50051), the key `ZHAOSHANG_API_KEY`, over
 TLS trusting `--ca-file` (default var/dev-ca.pem when it exists; zhaoshang/connection.py). A
@@ -30,7 +35,7 @@ from services.kernel.contract.ranking import Ranking, Rebuild
 from services.kernel.reference import Reference, reference
 from services.scoring.policy import Policy
 from services.scoring.rebuild import UPSTREAMS, Replay, Units, end_of_day, rank, with_positions
-from zhaoshang import connection
+from zhaoshang import auditing, connection, sheets_cli
 from zhaoshang.client import GatewayClient
 
 PAGE = 5000
@@ -43,6 +48,8 @@ TYPES_ZH = {
     "project.assigned": "落实“五个一”",
     "project.corrected": "更正",
     "project.withdrawn": "撤销",
+    "project.designated": "列为本地重点项目",
+    "project.undesignated": "移出本地重点项目",
     "project.list_changed": "清单变动",
     "project.company_registered": "注册",
     "project.construction_started": "开工（开业）",
@@ -153,6 +160,8 @@ def history(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int
 
 
 def verify(client: GatewayClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.against:  # against published signed heads (zhaoshang/auditing.py)
+        return auditing.verify_against(client, args, out)
     result = client.verify()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2), file=out)
@@ -338,6 +347,8 @@ def parser() -> argparse.ArgumentParser:
     history_.set_defaults(run=history)
     verify_ = audit.add_parser("verify", help="hash chains and checkpoints of every store")
     verify_.set_defaults(run=verify)
+    auditing.add_against(verify_)
+    auditing.add_commands(audit)
     rebuild_ = audit.add_parser("rebuild", help="rebuild a quarter's ranking from raw events")
     rebuild_.add_argument("--quarter", required=True, help="e.g. 2020Q3")
     rebuild_.add_argument(
@@ -350,10 +361,16 @@ def parser() -> argparse.ArgumentParser:
     )
     rebuild_.add_argument("--no-progress", dest="progress", action="store_false")
     rebuild_.set_defaults(run=rebuild)
+    sheets_cli.add_commands(groups)
     return root
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["users"]:  # the console's accounts, on its own store (no gateway call)
+        from services.console.users import main as users
+
+        return users(argv[1:], out)
     args = parser().parse_args(argv)
     if getattr(args, "as_of", None):
         try:
@@ -369,6 +386,9 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     try:
         with client:
             return args.run(client, args, out)
+    except auditing.CannotCheck as error:
+        print(f"无法核验 / could not check: {error}", file=sys.stderr)
+        return 2
     except grpc.RpcError as error:
         print(f"网关 {args.gateway} 拒绝或无法应答：{error.details()}", file=sys.stderr)
         return 2

@@ -31,20 +31,27 @@ VIEWS = {"official": pb.GetRankingRequest.OFFICIAL, "provisional": pb.GetRanking
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # what the gateway reads of one call (README "Limits")
 API_KEY_HEADER = "x-api-key"
+EVIDENCE_CHUNK_BYTES = 1024 * 1024  # per streamed message of Evidence.Upload
 
 
-class _WithApiKey(grpc.UnaryUnaryClientInterceptor):
+class _WithApiKey(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):
     """Adds the client's key to every call that does not carry one of its own."""
 
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
 
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+    def _keyed(self, details: Any) -> Any:
         metadata = list(details.metadata or ())
         if not any(name == API_KEY_HEADER for name, _ in metadata):
             metadata.append((API_KEY_HEADER, self.api_key))
             details = details._replace(metadata=metadata)
-        return continuation(details, request)
+        return details
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._keyed(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._keyed(details), requests)
 
 
 def event_to_proto(event: dict) -> pb.Event:
@@ -112,6 +119,18 @@ def _fields(message: Message) -> Any:
     }
 
 
+def _plain(message: Message) -> dict:
+    """A flat message (scalars and repeated scalars) as plain values."""
+    return {
+        field.name: (
+            list(getattr(message, field.name))
+            if field.is_repeated
+            else getattr(message, field.name)
+        )
+        for field in message.DESCRIPTOR.fields
+    }
+
+
 def open_channel(
     target: str,
     ca_file: str | Path | None = None,
@@ -159,6 +178,7 @@ class GatewayClient:
         self._query = pb_grpc.QueryStub(self._channel)
         self._audit = pb_grpc.AuditStub(self._channel)
         self._office = pb_grpc.OfficeStub(self._channel)
+        self._evidence = pb_grpc.EvidenceStub(self._channel)
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -180,6 +200,35 @@ class GatewayClient:
         metadata = [(API_KEY_HEADER, api_key)] if api_key else None
         response = self._ingest.Publish(request, timeout=self.timeout, metadata=metadata)
         return [outcome_from_proto(o) for o in response.outcomes]
+
+    def validate(self, events: list[dict], api_key: str | None = None) -> list[dict]:
+        """What `publish` would answer now, storing nothing (Ingest.Validate)."""
+        request = pb.PublishRequest(events=[event_to_proto(e) for e in events])
+        metadata = [(API_KEY_HEADER, api_key)] if api_key else None
+        response = self._ingest.Validate(request, timeout=self.timeout, metadata=metadata)
+        return [outcome_from_proto(o) for o in response.outcomes]
+
+    def upload_evidence(self, data: bytes, name: str) -> dict:
+        """A 佐证材料 file streamed to the gateway in 1 MiB chunks: {"sha256", "name",
+        "media_type", "size"}, what a report's `evidence` names it by."""
+        size = EVIDENCE_CHUNK_BYTES
+        chunks = (
+            pb.EvidenceChunk(name=name if start == 0 else "", data=data[start : start + size])
+            for start in range(0, max(len(data), 1), size)
+        )
+        return _fields(self._evidence.Upload(chunks, timeout=self.timeout))
+
+    def download_evidence(self, sha256: str) -> tuple[dict, bytes] | None:
+        """A file's description and bytes; None when no file has this hash."""
+        try:
+            content = self._evidence.Download(
+                pb.EvidenceRequest(sha256=sha256), timeout=self.timeout
+            )
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return _fields(content.file), content.data
 
     def get_ranking(self, quarter: str, view: str = "official") -> dict:
         request = pb.GetRankingRequest(quarter=quarter, view=VIEWS[view])
@@ -235,16 +284,57 @@ class GatewayClient:
         if page.end:
             return None
         events = json.loads(page.events_json)
-        return {"service": page.service, "first": page.first, "last": page.last, "events": events}
+        return {
+            "service": page.service,
+            "first": page.first,
+            "last": page.last,
+            "events": events,
+            "leaf_hashes": dict(page.leaf_hashes),  # notification id -> Merkle leaf hash
+        }
+
+    # Signed tree heads and proofs (README "How an auditor verifies") -------------------------
+
+    def tree_heads(self, store: str = "", fresh: bool = False) -> list[dict]:
+        """The latest signed head of one store, or of every store (`fresh`: newly signed)."""
+        request = pb.GetTreeHeadRequest(store=store, fresh=fresh)
+        return [_fields(h) for h in self._audit.GetTreeHead(request, timeout=self.timeout).heads]
+
+    def inclusion_proof(
+        self, store: str, notification_id: int = 0, event_id: str = "", tree_size: int = 0
+    ) -> dict:
+        request = pb.GetInclusionProofRequest(
+            store=store, notification_id=notification_id, event_id=event_id, tree_size=tree_size
+        )
+        proof = self._audit.GetInclusionProof(request, timeout=self.timeout)
+        return _plain(proof)
+
+    def read_leaves(self, store: str, start_index: int, after: int, limit: int = 500) -> list:
+        """Rows of a store's log as stored now: [{"index", "notification_id", "data",
+        "tree_leaf_hash"}]."""
+        request = pb.ReadLeavesRequest(
+            store=store, start_index=start_index, after_notification_id=after, limit=limit
+        )
+        answer = self._audit.ReadLeaves(request, timeout=self.timeout)
+        return [_plain(leaf) for leaf in answer.leaves]
+
+    def consistency_proof(self, store: str, old_size: int, new_size: int = 0) -> dict:
+        request = pb.GetConsistencyProofRequest(store=store, old_size=old_size, new_size=new_size)
+        proof = self._audit.GetConsistencyProof(request, timeout=self.timeout)
+        return _plain(proof)
 
     # Registry's and tracking's views (README "Queries") -------------------------------------
 
     def _listing(self, method: str, request: Message) -> dict:
         return json.loads(getattr(self._query, method)(request, timeout=self.timeout).content_json)
 
-    def list_projects(self, list_name: str = "", region: str = "", department: str = "") -> dict:
-        """A list of (二): {"title", "count", "total_investment", "by_list", "projects"}."""
-        request = pb.ListProjectsRequest(list=list_name, region=region, department=department)
+    def list_projects(
+        self, list_name: str = "", region: str = "", department: str = "", register: bool = False
+    ) -> dict:
+        """A list of (二): {"title", "count", "total_investment", "by_list", "projects"}; with
+        `register`, every project of the scope, key project or not."""
+        request = pb.ListProjectsRequest(
+            list=list_name, region=region, department=department, register=register
+        )
         return self._listing("ListProjects", request)
 
     def milestones(self, project_code: str) -> dict | None:
@@ -275,3 +365,27 @@ class GatewayClient:
 
     def refusals(self, source: str = "") -> dict:
         return self._listing("ListRefusals", pb.RefusalsRequest(source=source))
+
+    # The office's work (README "Queries") ----------------------------------------------------
+
+    def awaiting_review(
+        self,
+        unit: str = "",
+        report_type: str = "",
+        min_age_days: int = 0,
+        limit: int = 0,
+        page: int = 0,
+    ) -> dict:
+        """甄别: {"total", "items": [{"event_id", "type", "project", "review", ...}], ...}."""
+        request = pb.AwaitingReviewRequest(
+            unit=unit, report_type=report_type, min_age_days=min_age_days, limit=limit, page=page
+        )
+        return self._listing("ListAwaitingReview", request)
+
+    def yearly_assessment(self, year: str) -> dict:
+        """{"year", "rule", "complete", "units": [{"region", "result", "rank", ...}], "rewards"}."""
+        return self._listing("GetYearlyAssessment", pb.YearlyAssessmentRequest(year=year))
+
+    def open_commitments(self, unit: str = "") -> dict:
+        """{"unit", "count", "commitments": [...]} made at 约谈 and not reported done."""
+        return self._listing("ListOpenCommitments", pb.UnitRequest(unit=unit))

@@ -228,6 +228,7 @@ def dev_sources(ref: Any) -> list[str]:
         *(f"pref:{p.code}" for p in ref.prefectures),
         *(f"county:{c.code}" for p in ref.prefectures for c in ref.counties_of(p.code)),
         *(f"dept:{key}" for key in ref.departments),
+        *(f"org:{key}" for key in ref.organisations),
         DEV_AUDITOR,
     ]
 

@@ -22,7 +22,7 @@ ROLES = (REPORT, READ, REVIEW, AUDIT, DELEGATE)
 @dataclass(frozen=True)
 class Caller:
     credential_id: str  # the key's or certificate's id, as `auth list` shows it
-    unit: str  # office, pref:<code>, county:<code>, dept:<key>, auditor:<name>
+    unit: str  # office, pref:<code>, county:<code>, dept:<key>, org:<key>, auditor:<name>
     roles: frozenset[str]
     operator: str | None = None  # the person a delegate acts for (user id), else None
 

@@ -44,18 +44,20 @@ def checked_project_code(code: str) -> str:
 
 
 def checked_unit(unit: str, field: str = "unit") -> str:
-    """Empty (every unit), a Hubei region code, or dept:<key>."""
+    """Empty (every unit), a Hubei region code, dept:<key> or org:<key> (附件4)."""
     ref = reference()
     if not unit or ref.is_hubei_region(unit):
         return unit
     if unit.startswith("dept:") and unit[5:] in ref.departments:
         return unit
+    if unit.startswith("org:") and unit[4:] in ref.organisations:
+        return unit
     raise InvalidField(
         field,
         unit,
         "unknown_unit",
-        f"{unit!r} 不是湖北省行政区划代码或 dept:<部门键>",
-        f"{unit!r} is neither a Hubei region code nor dept:<department key>",
+        f"{unit!r} 不是湖北省行政区划代码、dept:<部门键> 或 org:<附件4单位键>",
+        f"{unit!r} is neither a Hubei region code, dept:<department key> nor org:<key>",
     )
 
 
@@ -74,7 +76,7 @@ def checked_prefecture(unit: str) -> str:
     return unit
 
 
-def checked_list_scope(request: pb.ListProjectsRequest) -> dict[str, str]:
+def checked_list_scope(request: pb.ListProjectsRequest) -> dict[str, Any]:
     ref = reference()
     if request.list and request.list not in LISTS:
         raise InvalidField(
@@ -104,6 +106,7 @@ def checked_list_scope(request: pb.ListProjectsRequest) -> dict[str, str]:
         "list_name": request.list,
         "region": request.region,
         "department": request.department,
+        "register": request.register,
     }
 
 

@@ -88,9 +88,10 @@ def checked_unit(unit: str) -> str:
             unit,
             "delegation_unit",
             f"{ON_BEHALF_OF_UNIT} 的值 {unit!r} 不是已知单位（office、pref:<市州代码>、"
-            "county:<县市区代码>、dept:<部门>、auditor:<名称>）（规则 delegation_unit）",
+            "county:<县市区代码>、dept:<部门>、org:<附件4单位>、auditor:<名称>）"
+            "（规则 delegation_unit）",
             f"{ON_BEHALF_OF_UNIT}: {unit!r} is no known unit (office, pref:<code>, "
-            "county:<code>, dept:<key>, auditor:<name>) (rule delegation_unit)",
+            "county:<code>, dept:<key>, org:<key>, auditor:<name>) (rule delegation_unit)",
         )
     return unit
 

@@ -5,9 +5,9 @@ console) has one share per person it acts for, so one clerk's import does not st
 clerks. A share holds token buckets (calls per second; reports per second, a Publish taking one
 token per report; Verify and RebuildRanking, which read whole stores, a slower bucket of their
 own), a cap on the calls it has in flight, and its Audit calls (Verify, RebuildRanking,
-ReadLog) run one at a time. A call that would overdraw any of them is refused with `Throttled`
-(RESOURCE_EXHAUSTED, and how many seconds to wait before retrying): refused, not queued, so a
-greedy sender's calls never wait in the gateway for their turn.
+ReadLog, ReadLeaves) run one at a time. A call that would overdraw any of them is refused with
+`Throttled` (RESOURCE_EXHAUSTED, and how many seconds to wait before retrying): refused, not
+queued, so a greedy sender's calls never wait in the gateway for their turn.
 
 A refusal is answered after its retry-after, at most MAX_HOLD seconds (`hold`): a sender
 resending at once, retry-after or not, then sends a few calls a second instead of the
@@ -28,7 +28,7 @@ from services.gateway.errors import Throttled
 
 PUBLISH = "/zhaoshang.v1.Ingest/Publish"
 HEAVY = frozenset({"/zhaoshang.v1.Audit/Verify", "/zhaoshang.v1.Audit/RebuildRanking"})
-ONE_AT_A_TIME = HEAVY | {"/zhaoshang.v1.Audit/ReadLog"}
+ONE_AT_A_TIME = HEAVY | {"/zhaoshang.v1.Audit/ReadLog", "/zhaoshang.v1.Audit/ReadLeaves"}
 BUSY_RETRY_AFTER = 1.0  # seconds: a share at its cap of calls in flight, or already auditing
 MAX_HOLD = 1.0  # seconds a refusal waits before it is answered, at most
 SHARES_KEPT = 1000  # beyond this many shares, idle ones (every bucket refilled) are dropped

@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from services.gateway import audit
+from services.gateway import audit, transparency
 from services.gateway.access import (
     READERS,
     check_everything,
@@ -55,7 +55,9 @@ from services.gateway.mapping import (
     ranking_to_proto,
     to_json,
 )
+from services.gateway.reviewing import checked_review_request, checked_year
 from services.gateway.rpc import Rpc
+from services.gateway.whatif import whatif_changes
 from services.kernel.contract.calendar import SHANGHAI
 from services.kernel.contract.ranking import RankingAnswer
 from services.kernel.process.metrics import Ingestor, Metrics
@@ -73,11 +75,19 @@ class IngestServicer(pb_grpc.IngestServicer):
 
     @answering
     def Publish(self, request: pb.PublishRequest, context: Context) -> Any:
+        return self._answer(self.ingestor.publish, request, context)
+
+    @answering
+    def Validate(self, request: pb.PublishRequest, context: Context) -> Any:
+        """As Publish would answer, storing nothing (docs/CONTRACT.md "Validate")."""
+        return self._answer(self.ingestor.validate, request, context)
+
+    def _answer(self, judge: Any, request: pb.PublishRequest, context: Context) -> Any:
         if len(request.events) > self.ingestor.max_batch:
             raise BatchTooLarge(len(request.events), self.ingestor.max_batch)
         events = [event_from_proto(e) for e in request.events]
         sender = self.auth.caller(context)
-        outcomes = self.ingestor.publish(events if sender is None else SentBatch(events, sender))
+        outcomes = judge(events if sender is None else SentBatch(events, sender))
         return pb.PublishResponse(outcomes=[outcome_to_proto(o) for o in outcomes])
 
 
@@ -217,6 +227,48 @@ class QueryServicer(GuardedServicer, pb_grpc.QueryServicer):
         refusals.sort(key=lambda r: (datetime.fromisoformat(r["recorded_at"]), r["service"]))
         return listing({"source": who, "count": len(refusals), "refusals": refusals})
 
+    @guarded(*READERS, REVIEW)
+    def ListAwaitingReview(
+        self, request: pb.AwaitingReviewRequest, context: Context, caller: Caller
+    ) -> Any:
+        """甄别 (十九): the office and auditors see every open report; a 市州 or county those
+        about its own area (a 市州 reviews its counties' reports first)."""
+        arguments = checked_review_request(request)
+        check_unit_in_scope(caller, arguments["unit"])
+        return listing(self.rpc.call("tracking", "awaiting_review", **arguments))
+
+    @guarded(REVIEW)
+    def TryPolicy(self, request: pb.TryPolicyRequest, context: Context, caller: Caller) -> Any:
+        """试算 (services/scoring/whatif.py): the office's; nothing is stored."""
+        quarter = checked_quarter(request.quarter)
+        changes = whatif_changes(request.changes_json)
+        return listing(self.rpc.call("scoring", "try_policy", quarter=quarter, changes=changes))
+
+    @guarded(*READERS)
+    def GetYearlyAssessment(
+        self, request: pb.YearlyAssessmentRequest, context: Context, caller: Caller
+    ) -> Any:
+        """A year compares every 市州: circulated once its four quarters are published; before,
+        the office's and auditors' alone."""
+        year = checked_year(request.year)
+        assessment = self.rpc.call("scoring", "yearly_assessment", year=year)
+        if not assessment["complete"]:
+            check_everything(
+                caller,
+                "year",
+                year,
+                f"{year} 年未完成的年度考核",
+                f"the unfinished {year} assessment",
+            )
+        return listing(assessment)
+
+    @guarded(*READERS)
+    def ListOpenCommitments(self, request: pb.UnitRequest, context: Context, caller: Caller) -> Any:
+        unit = checked_prefecture(request.unit) if request.unit else ""
+        check_unit_in_scope(caller, unit)
+        commitments = self.rpc.call("scoring", "open_commitments", unit=unit)
+        return listing({"unit": unit, "count": len(commitments), "commitments": commitments})
+
 
 class AuditServicer(GuardedServicer, pb_grpc.AuditServicer):
     @guarded(*READERS)
@@ -250,7 +302,34 @@ class AuditServicer(GuardedServicer, pb_grpc.AuditServicer):
         check_everything(
             caller, "service", service, f"{service} 的原始日志", f"{service}'s raw log"
         )
-        return audit.log_page(self.rpc, service, request.start, request.limit)
+        page = audit.log_page(self.rpc, service, request.start, request.limit)
+        return transparency.with_leaf_hashes(self.rpc, page)
+
+    # Signed tree heads and proofs (transparency.py): an auditor's or the office's, like Verify.
+
+    @guarded(*READERS)
+    def GetTreeHead(self, request: pb.GetTreeHeadRequest, context: Context, caller: Caller) -> Any:
+        check_everything(caller, "store", request.store, "签名树头", "signed tree heads")
+        return transparency.tree_heads(self.rpc, request)
+
+    @guarded(*READERS)
+    def GetInclusionProof(
+        self, request: pb.GetInclusionProofRequest, context: Context, caller: Caller
+    ) -> Any:
+        check_everything(caller, "store", request.store, "包含性证明", "inclusion proofs")
+        return transparency.inclusion(self.rpc, request)
+
+    @guarded(*READERS)
+    def GetConsistencyProof(
+        self, request: pb.GetConsistencyProofRequest, context: Context, caller: Caller
+    ) -> Any:
+        check_everything(caller, "store", request.store, "一致性证明", "consistency proofs")
+        return transparency.consistency(self.rpc, request)
+
+    @guarded(*READERS)
+    def ReadLeaves(self, request: pb.ReadLeavesRequest, context: Context, caller: Caller) -> Any:
+        check_everything(caller, "store", request.store, "原始日志", "raw logs")
+        return transparency.leaves(self.rpc, request)
 
 
 class OfficeServicer(GuardedServicer, pb_grpc.OfficeServicer):

@@ -58,8 +58,10 @@ def test_an_unknown_unit_names_its_field_and_rule_in_each_language():
         checked_unit("110000")
 
     assert answered(refusal.value).details == (
-        "unit [unknown_unit]: '110000' 不是湖北省行政区划代码或 dept:<部门键> / "
-        "unit [unknown_unit]: '110000' is neither a Hubei region code nor dept:<department key>"
+        "unit [unknown_unit]: '110000' 不是湖北省行政区划代码、dept:<部门键> "
+        "或 org:<附件4单位键> / "
+        "unit [unknown_unit]: '110000' is neither a Hubei region code, dept:<department key> "
+        "nor org:<key>"
     )
     assert refusal.value.to_dict()["message_en"].startswith("'110000' is neither")
 

@@ -10,7 +10,14 @@ from typing import Any, NotRequired, get_args, get_origin, get_type_hints, is_ty
 import pytest
 from marshmallow import Schema, fields
 
-from services.kernel.contract.fields import Decimal100M, Flag, IsoDate, OwnObject, Uuid
+from services.kernel.contract.fields import (
+    ByteSize,
+    Decimal100M,
+    Flag,
+    IsoDate,
+    OwnObject,
+    Uuid,
+)
 from services.kernel.contract.payloads import PAYLOAD_TYPES
 from services.kernel.contract.schemas import PAYLOADS
 from services.kernel.contract.vocabulary import EVENT_TYPES
@@ -24,6 +31,8 @@ def loaded_type(field: fields.Field) -> Any:
         return date
     if isinstance(field, Flag):
         return bool
+    if isinstance(field, ByteSize):
+        return int
     if isinstance(field, OwnObject):
         return dict[str, Any]
     if isinstance(field, Uuid):
@@ -48,6 +57,10 @@ def assert_mirrors(typed: type, schema: Schema) -> None:
         if isinstance(field, fields.Nested):
             assert is_typeddict(hint), f"{typed.__name__}.{name}"
             assert_mirrors(hint, field.schema)
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+            (item,) = get_args(hint)  # a list of objects: each mirrors its schema
+            assert get_origin(hint) is list and is_typeddict(item), f"{typed.__name__}.{name}"
+            assert_mirrors(item, field.inner.schema)
         elif isinstance(field, fields.List):
             assert hint == list[loaded_type(field.inner)], f"{typed.__name__}.{name}"
         else:

@@ -1,13 +1,15 @@
 """Who may report what (docs/CONTRACT.md "Who may send what"): every sending system is bound to a
 jurisdiction.
 
-- `office` (领导小组办公室): everything, and alone verifies or rejects a report (甄别, (十九)) and
-  adopts a scoring policy;
+- `office` (领导小组办公室): everything; it has the last word of 甄别 (十九) — a 市州 may review its
+  counties' reports first (tracking's review levels) — and alone adopts a scoring policy;
 - `pref:<市州>`: its 市州 and the counties in it — projects located there, the governments'
   leaders, tasks and matters of those units;
 - `county:<code>`: that county alone;
 - `dept:<key>`: the projects of the 附件2 industries it leads, and itself as a unit (its leaders,
-  tasks, matters).
+  tasks, matters);
+- `org:<key>`: an organisation 附件4 makes responsible (武汉铁路局, 湖北机场集团): itself as a
+  unit — the progress of its own 附件4 items — and nothing else.
 
 A report outside its sender's jurisdiction raises `NotPermitted`; the owning service records it
 as a refusal (services/kernel/ingest/refusals.py) and applies nothing. Standard library only: the
@@ -108,6 +110,8 @@ def build_jurisdiction(
         return Jurisdiction(source, frozenset({key}), nothing, frozenset({key}))
     if kind == "dept":
         return Jurisdiction(source, nothing, industries_led_by(key), frozenset({source}))
+    if kind == "org":
+        return Jurisdiction(source, nothing, nothing, frozenset({source}))
     raise ValueError(f"not a sending system: {source!r}")
 
 

@@ -24,6 +24,7 @@ class Lookups(NamedTuple):
     industries: frozenset[str]
     tasks: frozenset[str]
     matters: frozenset[str]
+    organisations: frozenset[str]
 
 
 @functools.cache
@@ -34,15 +35,29 @@ def lookups() -> Lookups:
         prefectures=frozenset(p.code for p in ref.prefectures),
         counties=frozenset(c.code for p in ref.prefectures for c in ref.counties_of(p.code)),
         departments=frozenset(ref.departments),
-        industries=frozenset(ref.industries),
+        industries=frozenset(ref.industries) | frozenset(ref.national_industries),
         tasks=frozenset(ref.tasks),
         matters=frozenset(ref.matters),
+        organisations=frozenset(ref.organisations),
+    )
+
+
+def known_sources() -> tuple[str, ...]:
+    """Every source there is, in a stable order: office, then the 市州, counties, departments
+    and 附件4 organisations by their codes and keys."""
+    known = lookups()
+    return (
+        "office",
+        *(f"pref:{code}" for code in sorted(known.prefectures)),
+        *(f"county:{code}" for code in sorted(known.counties)),
+        *(f"dept:{key}" for key in sorted(known.departments)),
+        *(f"org:{key}" for key in sorted(known.organisations)),
     )
 
 
 def is_known_source(value: str) -> bool:
-    """office, pref:<市州>, county:<Hubei county> or dept:<department> (docs/ARCHITECTURE.md
-    "Identities")."""
+    """office, pref:<市州>, county:<Hubei county>, dept:<department> or org:<organisation> (an
+    附件4 organisation such as 武汉铁路局; docs/ARCHITECTURE.md "Identities")."""
     kind, _, key = value.partition(":")
     known = lookups()
     return (
@@ -50,6 +65,7 @@ def is_known_source(value: str) -> bool:
         or (kind == "pref" and key in known.prefectures)
         or (kind == "county" and key in known.counties)
         or (kind == "dept" and key in known.departments)
+        or (kind == "org" and key in known.organisations)
     )
 
 

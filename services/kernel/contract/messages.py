@@ -78,9 +78,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         ),
         "unknown_source": (
             "{field} 的值 {value} 不是已知的报送系统：应为 office、pref:<市州代码>、"
-            "county:<湖北县级代码> 或 dept:<部门键>",
+            "county:<湖北县级代码>、dept:<部门键> 或 org:<附件4单位键>",
             "{field}: {value} is not a known sending system; expected office, "
-            "pref:<prefecture code>, county:<Hubei county code> or dept:<department key>",
+            "pref:<prefecture code>, county:<Hubei county code>, dept:<department key> or "
+            "org:<attachment-4 organisation key>",
         ),
         "date_format": (
             "{field} 的值 {value} 不是 ISO 日期 YYYY-MM-DD",
@@ -134,9 +135,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{field} 的值 {value} 不是已知的省有关部门",
             "{field}: {value} is not a known provincial department",
         ),
+        "unknown_organisation": (
+            "{field} 的值 {value} 不是附件4 中的责任单位（如 org:wuhan_railway 武汉铁路局）",
+            "{field}: {value} is not an organisation attachment 4 makes responsible (such as "
+            "org:wuhan_railway)",
+        ),
         "unknown_industry": (
-            "{field} 的值 {value} 不是附件2 中的重点产业",
-            "{field}: {value} is not an industry of attachment 2",
+            "{field} 的值 {value} 既不是附件2 中的重点产业，也不是国民经济行业分类"
+            "（GB/T 4754-2017）的门类或大类（如 gbt4754-14 食品制造业）",
+            "{field}: {value} is neither an industry of attachment 2 nor a GB/T 4754-2017 "
+            "section or division (such as gbt4754-14, food manufacturing)",
         ),
         "unknown_task": (
             "{field} 的值 {value} 不是附件3 中的任务",
@@ -168,10 +176,6 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             '或 CN-<省级代码>（如 "CN-44"）',
             '{field}: {value} should be an ISO 3166 alpha-2 country ("JP") or CN-<province> '
             '("CN-44")',
-        ),
-        "destination_in_hubei": (
-            "{field} 的值 {value} 在湖北省内：外出招商的目的地须在省外",
-            "{field}: {value} is inside Hubei; a trip's destination must be outside the province",
         ),
         "credit_code_format": (
             "{field} 的值 {value} 不是 18 位统一社会信用代码"
@@ -230,6 +234,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{field}: {value} holds only zero-width or invisible characters, nothing visible",
         ),
         # Bounds (bounds.py, jsontext.py), checked before the work they bound.
+        "sha256_format": (
+            "{field} 的值 {value} 不是 64 位小写十六进制的 SHA-256",
+            "{field}: {value} is not a SHA-256 in 64 lowercase hex digits",
+        ),
+        "evidence_size": (
+            "{field} 的值 {value} 应为 1 至 {max} 字节",
+            "{field}: {value} must be from 1 to {max} bytes",
+        ),
         "too_many_items": (
             "{field} 的值 {value} 超过 {max} 项",
             "{field}: {value} has more than {max} items",

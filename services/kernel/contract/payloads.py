@@ -96,20 +96,41 @@ class ProjectWithdrawn(OnProject):
     reason: str
 
 
-class ProjectCompanyRegistered(OnProject):
+class ProjectDesignated(OnProject):
+    unit: str  # the 市州 or county government naming it one of its own key projects (二)
+
+
+class ProjectUndesignated(ProjectDesignated):
+    reason: str
+
+
+class EvidenceFile(TypedDict):
+    """A 佐证材料 file uploaded before the report (Evidence.Upload), named by its hash."""
+
+    sha256: str
+    name: str
+    media_type: str  # vocabulary.EVIDENCE_MEDIA_TYPES
+    size: int  # bytes
+
+
+class WithEvidence(TypedDict):
+    evidence: NotRequired[list[EvidenceFile]]  # optional, added in v1
+
+
+class ProjectCompanyRegistered(OnProject, WithEvidence):
     credit_code: str
     company_name: str
 
 
-class ProjectConstructionStarted(OnProject):
+class ProjectConstructionStarted(OnProject, WithEvidence):
     kind: str  # vocabulary.CONSTRUCTION_KINDS
 
 
-class ProjectProductionStarted(OnProject):
+class ProjectProductionStarted(OnProject, WithEvidence):
     pass
 
 
-class ProjectCapitalArrived(OnProject):
+class ProjectCapitalArrived(OnProject, WithEvidence):
     amount: Decimal
 
 
@@ -132,7 +153,7 @@ class LeaderAppointed(TypedDict):
     role: str  # vocabulary.REGION_ROLES or DEPARTMENT_ROLES
 
 
-class LeaderTripCompleted(TypedDict):
+class LeaderTripCompleted(WithEvidence):
     leader_id: str
     destination: str
     departed_on: date
@@ -140,7 +161,7 @@ class LeaderTripCompleted(TypedDict):
     companies_met: list[str]
 
 
-class PromotionEventHeld(TypedDict):
+class PromotionEventHeld(WithEvidence):
     unit: str  # a 市州 code
     target_region: str  # vocabulary.TARGET_REGIONS
     title: str
@@ -164,6 +185,61 @@ class PolicyAdopted(TypedDict):
     policy: dict[str, Any]  # as sent: scoring validates it
 
 
+class ReportVerified(TypedDict):
+    report_event_id: str  # a leader.trip_completed or promotion.event_held
+    leader_id: NotRequired[str]  # the trip's leader
+    unit: NotRequired[str]  # the themed event's 市州
+
+
+class ReportRejected(ReportVerified):
+    reason: str
+
+
+class TargetSet(TypedDict):
+    unit: str  # a 市州 or county code
+    year: str
+    indicator: str  # vocabulary.TARGET_INDICATORS
+    yearly: Decimal  # a count, or 亿元 for capital_arrived
+    quarterly: NotRequired[list[Decimal]]  # Q1..Q4
+
+
+class Commitment(TypedDict):
+    key: str
+    text: str
+    due: NotRequired[date]
+
+
+class SummonsHeld(TypedDict):
+    unit: str  # the 市州 summoned (约谈)
+    quarter: str  # the ranking that summoned it
+    held_on: date
+    attendees: list[str]
+    commitments: list[Commitment]
+
+
+class Progress(TypedDict):
+    commitment: str  # a commitment's key
+    status: str  # vocabulary.COMMITMENT_STATUSES
+    text: str
+
+
+class RectificationReported(TypedDict):
+    unit: str
+    summons_event_id: str
+    progress: list[Progress]
+
+
+class Reward(TypedDict):
+    unit: str
+    reward_class: str  # 分类分档, as decided with 财政厅
+
+
+class RewardDecided(TypedDict):
+    year: str
+    rewards: list[Reward]
+    basis: str
+
+
 Payload = (
     ProjectProposed
     | ProjectTrackingStarted
@@ -171,6 +247,8 @@ Payload = (
     | ProjectAssigned
     | ProjectCorrected
     | ProjectWithdrawn
+    | ProjectDesignated
+    | ProjectUndesignated
     | ProjectCompanyRegistered
     | ProjectConstructionStarted
     | ProjectProductionStarted
@@ -184,6 +262,12 @@ Payload = (
     | TaskCompleted
     | MatterProgressReported
     | PolicyAdopted
+    | ReportVerified
+    | ReportRejected
+    | TargetSet
+    | SummonsHeld
+    | RectificationReported
+    | RewardDecided
 )
 
 PAYLOAD_TYPES: Mapping[str, type] = MappingProxyType(
@@ -194,6 +278,8 @@ PAYLOAD_TYPES: Mapping[str, type] = MappingProxyType(
         "project.assigned": ProjectAssigned,
         "project.corrected": ProjectCorrected,
         "project.withdrawn": ProjectWithdrawn,
+        "project.designated": ProjectDesignated,
+        "project.undesignated": ProjectUndesignated,
         "project.company_registered": ProjectCompanyRegistered,
         "project.construction_started": ProjectConstructionStarted,
         "project.production_started": ProjectProductionStarted,
@@ -207,5 +293,11 @@ PAYLOAD_TYPES: Mapping[str, type] = MappingProxyType(
         "task.completed": TaskCompleted,
         "matter.progress_reported": MatterProgressReported,
         "policy.adopted": PolicyAdopted,
+        "report.verified": ReportVerified,
+        "report.rejected": ReportRejected,
+        "target.set": TargetSet,
+        "summons.held": SummonsHeld,
+        "rectification.reported": RectificationReported,
+        "reward.decided": RewardDecided,
     }
 )

@@ -10,7 +10,7 @@ moments ISO text, region codes GB/T 2260. Standard library only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 # How an indicator's points were worked out: against the best unit, against the unit's own
 # target, or (a unit exempt from trip quotas) pro rata of its other points.
@@ -104,6 +104,7 @@ class RankingPublished(TypedDict):
     hash: str
     policy_version: str
     as_of: Positions
+    open_commitments: NotRequired[list[dict]]  # 约谈 commitments open then (十九); not hashed
 
 
 class Scorecard(TypedDict):
@@ -119,6 +120,7 @@ class Scorecard(TypedDict):
     row: Row
     summoned: bool
     late: list[LateReport]  # about this 市州; once published, also what came after
+    targets: NotRequired[list[dict]]  # progress against the targets set for it (一)
 
 
 class Change(TypedDict):

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, validates_schema
 
 from services.kernel.contract.fields import (
     AnyObject,
+    ByteSize,
     Choice,
     CreditCode,
     Decimal100M,
@@ -26,12 +27,14 @@ from services.kernel.contract.fields import (
     Known,
     ListOf,
     LongText,
+    MatterUnit,
     Obj,
     OwnObject,
     Pattern,
     Prefecture,
     Quarter,
     SchemaVersion,
+    Sha256,
     Source,
     Text,
     Unit,
@@ -41,13 +44,21 @@ from services.kernel.contract.messages import OBJECT, Violation, broken
 from services.kernel.contract.vocabulary import (
     CATEGORIES,
     CHANNELS,
+    COMMITMENT_STATUSES,
     CONSTRUCTION_KINDS,
     DEPARTMENT_ROLES,
     EVENT_TYPES,
+    EVIDENCE_MEDIA_TYPES,
     MATTER_STATUSES,
+    MAX_ATTENDEES,
+    MAX_COMMITMENTS,
     MAX_COMPANIES_MET,
+    MAX_EVIDENCE_FILES,
+    MAX_REWARDS,
+    PLAN_YEARS,
     PROJECT_FACTS,
     REGION_ROLES,
+    TARGET_INDICATORS,
     TARGET_REGIONS,
 )
 
@@ -134,16 +145,45 @@ class WithReason(OnProject):
     reason = LongText(required=True)
 
 
-class CompanyRegistered(OnProject):
+class Designated(OnProject):
+    """(二): a 市州 or county government names the project one of its own key projects."""
+
+    unit = HubeiRegion(required=True)
+
+
+class Undesignated(Designated):
+    reason = LongText(required=True)
+
+
+class EvidenceFile(Strict):
+    """A 佐证材料 file, uploaded before the report that names it (Evidence.Upload)."""
+
+    sha256 = Sha256(required=True)
+    name = Text(required=True)
+    media_type = Choice(EVIDENCE_MEDIA_TYPES, required=True)
+    size = ByteSize(required=True)
+
+
+class WithEvidence(Strict):
+    # Optional, added in v1: no default, so a report without it keeps its digest. That each file
+    # was uploaded is tracking's rule (services/tracking/evidence.py).
+    evidence = ListOf(Obj(EvidenceFile), MAX_EVIDENCE_FILES, distinct=False)
+
+
+class CompanyRegistered(OnProject, WithEvidence):
     credit_code = CreditCode(required=True)
     company_name = Text(required=True)
 
 
-class ConstructionStarted(OnProject):
+class ConstructionStarted(OnProject, WithEvidence):
     kind = Choice(CONSTRUCTION_KINDS, required=True)
 
 
-class CapitalArrived(OnProject):
+class ProductionStarted(OnProject, WithEvidence):
+    pass
+
+
+class CapitalArrived(OnProject, WithEvidence):
     amount = Decimal100M(required=True)
 
 
@@ -177,7 +217,7 @@ class LeaderAppointed(Strict):
             )
 
 
-class TripCompleted(Strict):
+class TripCompleted(WithEvidence):
     leader_id = Key(required=True)
     destination = Destination(required=True)
     departed_on = IsoDate(required=True)
@@ -198,7 +238,7 @@ class TripCompleted(Strict):
             )
 
 
-class EventHeld(Strict):
+class EventHeld(WithEvidence):
     unit = Prefecture(required=True)
     target_region = Choice(TARGET_REGIONS, required=True)
     title = Text(required=True)
@@ -211,9 +251,66 @@ class TaskCompleted(Strict):
 
 class MatterProgressReported(Strict):
     matter_id = Known("matters", "unknown_matter", required=True)
-    unit = Unit(required=True)
+    unit = MatterUnit(required=True)
     progress = LongText(required=True)
     status = Choice(MATTER_STATUSES, required=True)
+
+
+class OnReport(Strict):
+    """A check of a leader's trip (by its leader) or a themed event (by its 市州), (十九)."""
+
+    report_event_id = Uuid(as_text=True, required=True)
+    leader_id = Key()
+    unit = Prefecture()
+
+
+class ReportWithReason(OnReport):
+    reason = LongText(required=True)
+
+
+class TargetSet(Strict):
+    unit = HubeiRegion(required=True)
+    year = Choice(PLAN_YEARS, required=True)
+    indicator = Choice(TARGET_INDICATORS, required=True)
+    yearly = Decimal100M(required=True)
+    quarterly = ListOf(Decimal100M(), 4)
+
+
+class Commitment(Strict):
+    key = Key(required=True)
+    text = LongText(required=True)
+    due = IsoDate()
+
+
+class SummonsHeld(Strict):
+    unit = Prefecture(required=True)
+    quarter = Quarter(required=True)
+    held_on = IsoDate(required=True)
+    attendees = ListOf(Text(), MAX_ATTENDEES, required=True)
+    commitments = ListOf(Obj(Commitment), MAX_COMMITMENTS, required=True)
+
+
+class Progress(Strict):
+    commitment = Key(required=True)
+    status = Choice(COMMITMENT_STATUSES, required=True)
+    text = LongText(required=True)
+
+
+class RectificationReported(Strict):
+    unit = Prefecture(required=True)
+    summons_event_id = Uuid(as_text=True, required=True)
+    progress = ListOf(Obj(Progress), MAX_COMMITMENTS, required=True)
+
+
+class Reward(Strict):
+    unit = Prefecture(required=True)
+    reward_class = Text(40, required=True)
+
+
+class RewardDecided(Strict):
+    year = Choice(PLAN_YEARS, required=True)
+    rewards = ListOf(Obj(Reward), MAX_REWARDS, required=True)
+    basis = LongText(required=True)
 
 
 class PolicyAdopted(Strict):
@@ -233,9 +330,11 @@ PAYLOADS: Mapping[str, Schema] = MappingProxyType(
         "project.assigned": ProjectAssigned(),
         "project.corrected": ProjectCorrected(),
         "project.withdrawn": WithReason(),
+        "project.designated": Designated(),
+        "project.undesignated": Undesignated(),
         "project.company_registered": CompanyRegistered(),
         "project.construction_started": ConstructionStarted(),
-        "project.production_started": OnProject(),
+        "project.production_started": ProductionStarted(),
         "project.capital_arrived": CapitalArrived(),
         "milestone.retracted": MilestoneWithReason(),
         "milestone.verified": OnMilestone(),
@@ -246,5 +345,11 @@ PAYLOADS: Mapping[str, Schema] = MappingProxyType(
         "task.completed": TaskCompleted(),
         "matter.progress_reported": MatterProgressReported(),
         "policy.adopted": PolicyAdopted(),
+        "report.verified": OnReport(),
+        "report.rejected": ReportWithReason(),
+        "target.set": TargetSet(),
+        "summons.held": SummonsHeld(),
+        "rectification.reported": RectificationReported(),
+        "reward.decided": RewardDecided(),
     }
 )

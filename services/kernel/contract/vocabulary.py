@@ -38,6 +38,8 @@ OWNER: Mapping[str, str] = MappingProxyType(
         "project.assigned": "registry",
         "project.corrected": "registry",
         "project.withdrawn": "registry",
+        "project.designated": "registry",
+        "project.undesignated": "registry",
         "project.company_registered": "tracking",
         "project.construction_started": "tracking",
         "project.production_started": "tracking",
@@ -51,6 +53,14 @@ OWNER: Mapping[str, str] = MappingProxyType(
         "task.completed": "tracking",
         "matter.progress_reported": "tracking",
         "policy.adopted": "scoring",
+        # The office's own work (十九)(一)(十五): 甄别 of trips and themed events, targets,
+        # 约谈 follow-up and the yearly rewards.
+        "report.verified": "tracking",
+        "report.rejected": "tracking",
+        "target.set": "tracking",
+        "summons.held": "scoring",
+        "rectification.reported": "scoring",
+        "reward.decided": "scoring",
     }
 )
 EVENT_TYPES: tuple[str, ...] = tuple(OWNER)
@@ -62,6 +72,9 @@ MILESTONE_TYPES = frozenset(
         "project.capital_arrived",
     }
 )
+
+# The reports that count for points and go through 甄别 (十九): Query.ListAwaitingReview.
+REVIEWED_TYPES = MILESTONE_TYPES | {"leader.trip_completed", "promotion.event_held"}
 
 CATEGORIES = (
     "real_estate",
@@ -99,3 +112,28 @@ DEPARTMENT_ROLES = ("department_head", "department_other")
 CONSTRUCTION_KINDS = ("construction", "opening")
 TARGET_REGIONS = ("greater_bay_area", "yangtze_delta", "beijing_tianjin_hebei", "other")
 MATTER_STATUSES = ("in_progress", "done")
+# 佐证材料 (docs/CONTRACT.md "Evidence"): the kinds of file recognised by their bytes, the
+# largest file, and how many one report may name.
+EVIDENCE_MEDIA_TYPES = (
+    "application/pdf",
+    "application/ofd",
+    "image/jpeg",
+    "image/png",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+MAX_EVIDENCE_FILES = 20
+# The indicators a target may be set for (一)(十九): the scored measures; trips have quotas.
+TARGET_INDICATORS = (
+    "registrations",
+    "construction_starts",
+    "production_starts",
+    "capital_arrived",
+    "key_project_landings",
+)
+PLAN_YEARS = tuple(str(year) for year in range(2018, 2041))
+COMMITMENT_STATUSES = ("in_progress", "done")
+MAX_COMMITMENTS = 20  # per summons
+MAX_ATTENDEES = 30
+MAX_REWARDS = 17  # one per 市州
