@@ -1,4 +1,6 @@
-"""Load the demo quarter through the public Ingest API and print its ranking (for `make run`)."""
+"""Load the demo quarter through the public Ingest API and print its ranking (for `make run`):
+one 市州's quarter goes in as a 台账 workbook, imported as its clerk would (tools/demo_ledger.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from decimal import Decimal
 from services.kernel.store.environment import var_dir
 from tools import demo_office
 from tools.demo import by_sender, demo_rejects, generate_demo
+from tools.demo.ledger import ledger
+from tools.demo_ledger import import_ledger
 from zhaoshang.client import GatewayClient
 
 BATCH = 500
@@ -53,9 +57,12 @@ def ranking_table(ranking: dict) -> str:
 def load_demo(client: GatewayClient, quarter: str, api_keys: dict[str, str]) -> dict:
     """Each system publishes its reports under its own key (`api_keys`: source -> key) over
     `client`, which calls as the office (TLS, as make run serves) and publishes the ranking."""
-    reports = generate_demo(quarter)
+    quarter_reports = generate_demo(quarter)
+    kept = ledger(quarter_reports, quarter)  # one 市州 keeps its quarter in a 台账
+    reports = kept.others(quarter_reports)
     with client:
         demo_office.set_targets(client, quarter, api_keys)
+        import_ledger(client, kept, var_dir() / "demo", api_keys[kept.source])
         outcomes: list[dict] = []
         for source, run in by_sender(reports):
             for start in range(0, len(run), BATCH):
@@ -65,7 +72,7 @@ def load_demo(client: GatewayClient, quarter: str, api_keys: dict[str, str]) -> 
         counts = Counter(o["status"] for o in outcomes)
         print(
             "\n"
-            f"演示数据 / demo {quarter}: {len(reports)} reports — "
+            f"演示数据 / demo {quarter}: {len(reports)} reports from the other systems — "
             + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
         )
         for outcome in rejected:

@@ -25,7 +25,7 @@ COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 UNIT_SUFFIX = re.compile(r"(亿元|亿|万元|万)$")
-SEPARATORS = re.compile(r"[、,;；/\n]+")
+SEPARATORS = re.compile(r"[、,，;；/\n]+")
 YES = {"是", "y", "yes", "true", "1", "√", "✓"}
 NO = {"否", "n", "no", "false", "0", "×", "✗"}
 
@@ -39,16 +39,21 @@ class CellError(ValueError):
         self.message_zh = message_zh
 
 
-def text(value: Any) -> str:
-    """The cell as text: full-width forms folded (NFKC), blanks around it removed; a whole
-    number stored as a float ("420100.0") without its ".0"."""
+def text(value: Any, fold: bool = True) -> str:
+    """The cell as text: full-width forms folded (NFKC) unless `fold` is false, blanks around
+    it removed; a whole number stored as a float ("420100.0") without its ".0".
+
+    Codes, numbers and dates are folded; words (names, plans, progress) are not: Chinese text
+    writes its punctuation full-width ("阿里巴巴（中国）有限公司"，“…”), and the words a clerk
+    wrote are the words reported."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, datetime | date):
         return value.isoformat()[:10]
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    written = str(value).strip()
+    return unicodedata.normalize("NFKC", written).strip() if fold else written
 
 
 def is_blank(value: Any) -> bool:
@@ -153,5 +158,5 @@ def to_choices(value: Any, words: Mapping[str, str], list_name: str) -> list[str
     return [to_choice(part, words, list_name) for part in split(value)]
 
 
-def split(value: Any) -> list[str]:
-    return [part.strip() for part in SEPARATORS.split(text(value)) if part.strip()]
+def split(value: Any, fold: bool = True) -> list[str]:
+    return [part.strip() for part in SEPARATORS.split(text(value, fold)) if part.strip()]

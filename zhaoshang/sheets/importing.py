@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kernel.contract.vocabulary import SCHEMA_VERSION
+from services.kernel.contract.vocabulary import OWNER, SCHEMA_VERSION
 from services.kernel.reference import Reference, reference
 from zhaoshang.sheets import cells
-from zhaoshang.sheets.forms import BY_SHEET, LOCAL_ID, Column, Form, dictionaries
+from zhaoshang.sheets.forms import BY_SHEET, FORMS, LOCAL_ID, Column, Form, dictionaries
 from zhaoshang.sheets.reading import Layout, layout, read_workbook
 
 NAMESPACE = uuid.UUID("5b0c8c1e-2f7e-5d55-9a43-7a686f617368")  # zhaoshang 台账 rows
@@ -220,8 +220,8 @@ def _cell(column: Column, value: Any, unit: str, words: Mapping[str, Mapping[str
             return cells.to_choices(value, words[name], name)
         return cells.to_choice(value, words[name], name)
     if kind == "lines":
-        return cells.split(value)
-    return cells.text(value)
+        return cells.split(value, fold=False)
+    return cells.text(value, fold=kind != "text")
 
 
 CHUNK = 500  # reports per call: well under the gateway's batch limit
@@ -235,6 +235,38 @@ def judged_by(reading: Reading, call: Callable[[list[dict]], list[dict]]) -> Rea
         outcomes += call(reports[start : start + CHUNK])
     judge(reading, outcomes)
     return reading
+
+
+# The order a whole quarter's rows are sent in: the leaders before the projects they plan
+# (planned_by_leader), then each sheet in the template's order (the lists of (二), then the
+# milestones of (十九)); within a sheet, the workbook's rows in order.
+SENDING_ORDER = (
+    "leader.appointed",
+    *(form.type for form in FORMS if form.type != "leader.appointed"),
+)
+OWNERS_IN_ORDER = ("registry", "tracking")
+
+
+def steps(reading: Reading) -> list[Reading]:
+    """`reading` in the steps a 台账 holding a whole quarter is previewed and sent in, each
+    step sent before the next is previewed: first the rows of the reports registry owns
+    (leaders, projects and their lists), then those tracking owns (milestones, trips, events,
+    tasks, matters), each step in SENDING_ORDER. Ingest.Validate judges a report that depends
+    on another service's report of the same call as if that report were not there yet
+    (docs/CONTRACT.md "Validate"): a 到资 of a project proposed in the same workbook previews
+    `unknown_project` unless the project was sent in an earlier step. Steps without rows are
+    left out; a row that could not be read goes with its sheet's step."""
+
+    def rank(row: Row) -> tuple[int, int]:
+        type_ = BY_SHEET[row.sheet.strip()].type
+        return OWNERS_IN_ORDER.index(OWNER[type_]), SENDING_ORDER.index(type_)
+
+    ordered = sorted(reading.rows, key=rank)
+    return [
+        Reading(rows, [], reading.layouts)
+        for owner in range(len(OWNERS_IN_ORDER))
+        if (rows := [row for row in ordered if rank(row)[0] == owner])
+    ]
 
 
 def judge(reading: Reading, outcomes: Sequence[Mapping[str, Any]]) -> None:

@@ -43,6 +43,13 @@ INSTRUCTIONS = (
 
 def template(ref: Reference | None = None) -> bytes:
     """The template workbook as .xlsx bytes."""
+    out = io.BytesIO()
+    workbook(ref).save(out)
+    return out.getvalue()
+
+
+def workbook(ref: Reference | None = None) -> Workbook:
+    """The template workbook, to save or to fill (filling.py)."""
     ref = ref or reference()
     book = Workbook()
     guide = book.active
@@ -58,9 +65,7 @@ def template(ref: Reference | None = None) -> bytes:
     lists = _dictionary_sheet(book, dictionaries(ref))
     for form in FORMS:
         _form_sheet(book.create_sheet(form.sheet), form, lists)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book
 
 
 def _dictionary_sheet(book: Workbook, lists: dict[str, dict[str, str]]) -> dict[str, str]:
