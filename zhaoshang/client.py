@@ -386,6 +386,12 @@ class GatewayClient:
         """{"year", "rule", "complete", "units": [{"region", "result", "rank", ...}], "rewards"}."""
         return self._listing("GetYearlyAssessment", pb.YearlyAssessmentRequest(year=year))
 
+    def try_policy(self, quarter: str, changes: dict) -> dict:
+        """试算: the quarter ranked under its policy changed by `changes` (weights, targets,
+        tie-break), beside the real ranking; nothing is stored. {"tried", "real", "moves", ...}."""
+        request = pb.TryPolicyRequest(quarter=quarter, changes_json=json.dumps(changes))
+        return self._listing("TryPolicy", request)
+
     def open_commitments(self, unit: str = "") -> dict:
         """{"unit", "count", "commitments": [...]} made at 约谈 and not reported done."""
         return self._listing("ListOpenCommitments", pb.UnitRequest(unit=unit))

