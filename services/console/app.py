@@ -17,7 +17,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.console import admin, desk, pages, review, signin, whatif
+from services.console import (
+    admin,
+    boards,
+    desk,
+    evidence,
+    filing,
+    pages,
+    review,
+    sheets,
+    signin,
+    whatif,
+)
 from services.console.accounts import Accounts
 from services.console.config import Config
 from services.console.gateway import Gateway
@@ -74,8 +85,11 @@ ROUTES = [
     Route("/logout", signin.logout, methods=["POST"]),
     Route("/", pages.dashboard),
     Route("/scorecard/{region}", pages.scorecard),
+    Route("/scorecard/{region}/year", boards.scorecard_year),
     Route("/projects", pages.projects),
     Route("/projects/{code}", pages.project),
+    Route("/projects/{code}/chain", boards.project_chain),
+    Route("/boards/{kind}", boards.board),
     Route("/review", review.review_desk, methods=["GET"]),
     Route("/review", review.review_decide, methods=["POST"]),
     Route("/whatif", whatif.whatif, methods=["GET", "POST"]),
@@ -88,6 +102,18 @@ ROUTES = [
     Route("/audit/trail", desk.trail),
     Route("/admin/users", admin.users, methods=["GET"]),
     Route("/admin/users", admin.users_change, methods=["POST"]),
+    Route("/forms", filing.form_list),
+    Route("/forms/{type}", filing.form_page, methods=["GET"]),
+    Route("/forms/{type}", filing.form_send, methods=["POST"]),
+    Route("/evidence/{sha256}", evidence.evidence_file),
+    Route("/evidence/of/{code}/{event_id}", evidence.evidence_of_milestone),
+    Route("/import", sheets.import_page, methods=["GET"]),
+    Route("/import", sheets.import_upload, methods=["POST"]),
+    Route("/import/template.xlsx", sheets.template_download),
+    Route("/import/{token}", sheets.import_confirm, methods=["POST"]),
+    Route("/import/{token}/errors.xlsx", sheets.error_copy_download),
+    Route("/exports", sheets.exports_page),
+    Route("/exports/download", sheets.export_download),
     Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
 ]
 

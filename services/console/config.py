@@ -13,6 +13,8 @@ CONSOLE_MAX_FAILURES     failed sign-ins in a row before a lockout (default 5)
 CONSOLE_LOCKOUT_MINUTES  how long the lockout lasts (default 15)
 CONSOLE_REQUIRE_TOTP=1   reviewers and administrators must use a TOTP second factor
 CONSOLE_FIRST_QUARTER    the first quarter the quarter selector offers (default 2020Q1)
+ZHAOSHANG_KEYRING        the published keyring tree heads are checked with (default
+                         $ZHAOSHANG_VAR/signing/keyring.json, as make run writes it)
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Config:
     policy: Policy
     first_quarter: str
     behind_tls: bool = False
+    keyring: str = "var/signing/keyring.json"
 
     @property
     def secure(self) -> bool:
@@ -82,4 +85,6 @@ def config_from(environ: Mapping[str, str] = os.environ) -> Config:
         ),
         first_quarter=environ.get("CONSOLE_FIRST_QUARTER", "2020Q1"),
         behind_tls=environ.get("CONSOLE_BEHIND_TLS") == "1",
+        keyring=environ.get("ZHAOSHANG_KEYRING")
+        or str(Path(environ.get("ZHAOSHANG_VAR", "var")) / "signing" / "keyring.json"),
     )

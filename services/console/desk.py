@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.console import views
+from services.console import trends, views
 from services.console.circulars import circular_docx
 from services.console.gateway import PersonClient
 from services.console.pages import QUARTER, READERS, quarters, readable_rankings
@@ -29,7 +30,10 @@ def _todo(client: PersonClient, unit: str) -> list[views.Warning]:
             milestones = client.milestones(project["project_code"])
             if milestones:
                 back += views.sent_back(project, milestones)
-    return views.warnings(tasks, matters, back)
+    follow: list[dict] = []
+    if unit == "office" or (region and region == views.prefecture_of(region)):
+        follow = trends.follow_up(client.open_commitments(region or ""), date.today())
+    return views.warnings(tasks, matters, back, follow)
 
 
 @page(*READERS)

@@ -24,7 +24,7 @@ class Person:
     roles: tuple[str, ...]  # the gateway's roles (services/console/roles.py GATEWAY_ROLES)
 
 
-class _OnBehalfOf(grpc.UnaryUnaryClientInterceptor):
+class _OnBehalfOf(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):
     def __init__(self, api_key: str, person: Person) -> None:
         self.metadata = [
             (API_KEY_HEADER, api_key),
@@ -35,6 +35,9 @@ class _OnBehalfOf(grpc.UnaryUnaryClientInterceptor):
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(details._replace(metadata=self.metadata), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(details._replace(metadata=self.metadata), requests)  # Evidence.Upload
 
 
 class PersonClient(GatewayClient):
@@ -47,6 +50,7 @@ class PersonClient(GatewayClient):
         self._query = pb_grpc.QueryStub(channel)
         self._audit = pb_grpc.AuditStub(channel)
         self._office = pb_grpc.OfficeStub(channel)
+        self._evidence = pb_grpc.EvidenceStub(channel)
 
     def close(self) -> None:  # the shared channel stays open
         pass

@@ -12,7 +12,7 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.console import views
+from services.console import trends, views
 from services.console.gateway import PersonClient
 from services.console.roles import REPORTER, REVIEWER, VIEWER, region_of
 from services.console.web import Refused, call, console_of, page, render, session_of
@@ -117,6 +117,8 @@ async def scorecard(request: Request) -> Response:
         request,
         "scorecard.html",
         card=card,
+        indicators=trends.indicator_rows(card),
+        targets=trends.target_rows(card),
         quarter=quarter,
         region=region,
         name=views.map_names().get(region, region),

@@ -277,15 +277,18 @@ def awaiting_from_milestones(project: dict, milestones: dict) -> list[dict]:
 @dataclass(frozen=True)
 class Warning:
     colour: str  # red, amber, green
-    kind: str  # 附件3, 附件4, 退回
+    kind: str  # 附件3, 附件4, 退回, 约谈整改
     title: str
     unit: str
     due: str
     status: str
 
 
-def warnings(tasks: dict, matters: dict, sent_back: list[dict]) -> list[Warning]:
-    """待办/预警: 附件3 tasks, 附件4 matters and reports sent back, red first."""
+def warnings(
+    tasks: dict, matters: dict, sent_back: list[dict], commitments: list[dict] | None = None
+) -> list[Warning]:
+    """待办/预警: 附件3 tasks, 附件4 matters, reports sent back and open 约谈 commitments
+    (coloured by trends.follow_up), red first."""
     out = [
         Warning(
             STATUS_COLOUR.get(t["status"], "amber"),
@@ -319,6 +322,17 @@ def warnings(tasks: dict, matters: dict, sent_back: list[dict]) -> list[Warning]
             "已退回",
         )
         for s in sent_back
+    ]
+    out += [
+        Warning(
+            c["colour"],
+            "约谈整改",
+            f"{c['quarter']} 约谈承诺：{c['text']}",
+            c["unit"],
+            c.get("due") or "",
+            c["status_zh"],
+        )
+        for c in commitments or []
     ]
     order = {"red": 0, "amber": 1, "green": 2}
     return sorted(out, key=lambda w: (order[w.colour], w.due, w.kind))

@@ -59,6 +59,7 @@ def console_system(tmp_path_factory) -> Iterator[ConsoleSystem]:
         "AMQP_URI": f"amqp://guest:guest@{RABBIT_HOST}/{vhost}",
         "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
         "CONSOLE_ADDRESS": f"127.0.0.1:{free_port()}",
+        "METRICS_PORT": "0",  # probes on any free port: other systems may run beside this one
     }
     supervisor = Supervisor(env)
     try:

@@ -150,6 +150,7 @@ def test_a_reviewer_works_the_queue_and_the_history_names_the_reviewer(console_s
     assert "已核实" in page.inner_text("#milestones")
     operators = page.locator("#history td.operator").all_inner_texts()
     assert REVIEWER in operators  # the verification is the reviewer's, through delegation
+    page.wait_for_selector("#chain-verdict")  # the chain check, loaded after the page
     shot(page, "project")
 
 

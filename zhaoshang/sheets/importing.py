@@ -155,7 +155,7 @@ def _rows(
                 )
             )
         seen.setdefault(local_id, row.row)
-        payload, problems = _payload(sheet, row.row, form, cells_, found, words)
+        payload, problems = payload_of(sheet, row.row, form, cells_, found, words)
         row.problems += problems
         if not row.problems:
             occurred_on = payload.pop("occurred_on")
@@ -170,7 +170,7 @@ def _rows(
     return read_rows
 
 
-def _payload(
+def payload_of(
     sheet: str,
     row: int,
     form: Form,
@@ -178,6 +178,8 @@ def _payload(
     found: Layout,
     words: Mapping[str, Mapping[str, str]],
 ) -> tuple[dict, list[Problem]]:
+    """A row's payload and its problems, its cells read by the form's columns: the one reading
+    of a cell, for an imported row and for a console form alike."""
     payload: dict[str, Any] = {}
     problems: list[Problem] = []
     for index, (column, unit) in found.columns.items():
