@@ -386,6 +386,20 @@ class GatewayClient:
         """{"year", "rule", "complete", "units": [{"region", "result", "rank", ...}], "rewards"}."""
         return self._listing("GetYearlyAssessment", pb.YearlyAssessmentRequest(year=year))
 
+    def circular(self, quarter: str) -> dict:
+        """A published quarter's circular as the units received it: {"quarter", "ranking_hash",
+        "filename", "sha256", "content" (the .docx bytes)}."""
+        document = self._query.GetCircular(
+            pb.GetCircularRequest(quarter=quarter), timeout=self.timeout
+        )
+        return {
+            "quarter": document.quarter,
+            "ranking_hash": document.ranking_hash,
+            "filename": document.filename,
+            "sha256": document.sha256,
+            "content": document.content,
+        }
+
     def try_policy(self, quarter: str, changes: dict) -> dict:
         """试算: the quarter ranked under its policy changed by `changes` (weights, targets,
         tie-break), beside the real ranking; nothing is stored. {"tried", "real", "moves", ...}."""

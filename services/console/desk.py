@@ -6,11 +6,11 @@ import re
 from datetime import date
 from urllib.parse import quote
 
+import grpc
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.console import trends, views
-from services.console.circulars import circular_docx
 from services.console.gateway import PersonClient
 from services.console.pages import QUARTER, READERS, quarters, readable_rankings
 from services.console.roles import AUDITOR, REVIEWER, region_of
@@ -61,22 +61,26 @@ async def circulars(request: Request) -> Response:
 
 @page(*READERS, AUDITOR)
 async def circular_download(request: Request) -> Response:
+    """The circular as the units received it (notify's .docx, with its signed tree heads)."""
     console, session = console_of(request), session_of(request)
     quarter = request.path_params["quarter"]
     if QUARTER.fullmatch(quarter) is None:
         raise Refused(400, f"季度 {quarter[:20]!r} 无效")
-    ranking = await call(console.client(session).get_ranking, quarter)
-    if not ranking.get("published"):
-        raise Refused(404, f"{quarter} 尚未发布通报")
-    body = await call(circular_docx, ranking)
+    try:
+        document = await call(console.client(session).circular, quarter)
+    except grpc.RpcError as refused:
+        if refused.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        raise Refused(404, f"{quarter} 尚无通报：排名未发布，或通报尚在生成") from None
     await call(
         console.accounts.record, session.username, session.unit, "export", f"circular:{quarter}"
     )
-    name = f"{quarter[:4]}年第{quarter[5]}季度招商引资工作通报.docx"
     disposition = (
-        f"attachment; filename=\"circular-{quarter}.docx\"; filename*=UTF-8''{quote(name)}"
+        f"attachment; filename=\"circular-{quarter}.docx\"; "
+        f"filename*=UTF-8''{quote(document['filename'])}"
     )
-    return Response(body, media_type=DOCX, headers={"Content-Disposition": disposition})
+    headers = {"Content-Disposition": disposition, "X-Content-SHA256": document["sha256"]}
+    return Response(document["content"], media_type=DOCX, headers=headers)
 
 
 @page(AUDITOR, REVIEWER)

@@ -178,6 +178,16 @@ def no_ranking(quarter: str, view: str) -> NotFound:
     )
 
 
+def no_circular(quarter: str) -> NotFound:
+    return NotFound(
+        "quarter",
+        quarter,
+        "no_circular",
+        f"{quarter} 尚无通报：排名未发布，或通报尚在生成",
+        f"there is no circular for {quarter}: not published, or still being made",
+    )
+
+
 def no_scorecard(region: str) -> NotFound:
     return NotFound(
         "region",

@@ -8,6 +8,7 @@ are named on it, and it checks what it answers against the caller's scope.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ from services.gateway.checks import (
     checked_quarter,
     checked_source,
     checked_unit,
+    no_circular,
     no_project,
     no_ranking,
     no_scorecard,
@@ -123,6 +125,24 @@ class QueryServicer(GuardedServicer, pb_grpc.QueryServicer):
             raise no_ranking(quarter, view)
         check_ranking_readable(caller, quarter, bool(ranking["published"]))
         return ranking_to_proto(ranking)
+
+    @guarded(*READERS)
+    def GetCircular(self, request: pb.GetCircularRequest, context: Context, caller: Caller) -> Any:
+        """The circular of a published quarter, circulated to all: readable by every caller."""
+        quarter = checked_quarter(request.quarter)
+        ranking = self.rpc.call("scoring", "get_ranking", quarter=quarter, view="official")
+        if ranking is None or not ranking["published"]:
+            raise no_circular(quarter)
+        document = self.rpc.call("notify", "circular_document", ranking_hash=ranking["hash"])
+        if document is None:
+            raise no_circular(quarter)
+        return pb.CircularDocument(
+            quarter=quarter,
+            ranking_hash=ranking["hash"],
+            filename=document["filename"],
+            sha256=document["sha256"],
+            content=base64.b64decode(document["content"]),
+        )
 
     @guarded(*READERS)
     def GetScorecard(

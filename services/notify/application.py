@@ -236,6 +236,14 @@ class NotifyApplication(ServiceApplication):
             rendered.write(self.circulars)
         return [str(path) for path in paths]
 
+    def circular_document(self, ranking_hash: str) -> Attachment | None:
+        """The circular as .docx, as the units received it (its signed tree heads included);
+        None until the publication was heard."""
+        try:
+            return self._attachment(ranking_hash)
+        except AggregateNotFoundError:
+            return None
+
     def _attachment(self, ranking_hash: str) -> Attachment:
         """The circular as .docx, made again from the stored ranking when this replica has not
         rendered it: the same bytes as the file written when it was published."""

@@ -3,6 +3,8 @@ deadline reminders, and their delivery by e-mail and webhook."""
 
 from __future__ import annotations
 
+import base64
+
 import logging
 
 from nameko.rpc import RpcProxy, rpc
@@ -63,6 +65,15 @@ class NotifyService(entrypoints.TreeEntrypoints):
     @rpc
     def circular_files(self, ranking_hash: str) -> list[str]:
         return self.app.circular_files(ranking_hash)
+
+    @rpc
+    def circular_document(self, ranking_hash: str) -> dict | None:
+        """The circular's .docx: {"filename", "sha256", "content" (base64)}; None if unheard."""
+        document = self.app.circular_document(ranking_hash)
+        if document is None:
+            return None
+        content = base64.b64encode(document.content).decode("ascii")
+        return {"filename": document.filename, "sha256": document.sha256, "content": content}
 
     @rpc
     def deliveries(

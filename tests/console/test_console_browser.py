@@ -5,12 +5,14 @@ project's history naming its operator. Screenshots of each main page go to var/s
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
 import pytest
 
 from tests.console.conftest import QUARTER, shot, sign_in
+from zhaoshang.auditing import published_heads
 
 pytestmark = [pytest.mark.browser, pytest.mark.rabbit]
 
@@ -185,7 +187,7 @@ def test_an_auditor_sees_every_sign_in_and_read_recorded(console_system, page):
     shot(page, "audit")
 
 
-def test_warnings_circulars_and_a_what_if_for_the_office(console_system, page):
+def test_warnings_circulars_and_a_what_if_for_the_office(console_system, page, tmp_path):
     sign_in(page, console_system, REVIEWER)
     page.goto(f"{console_system.url}/todo")
     assert page.locator("#todo tbody tr.red").count() > 0  # overdue 附件3 tasks of the demo
@@ -195,6 +197,14 @@ def test_warnings_circulars_and_a_what_if_for_the_office(console_system, page):
     answer = page.request.get(f"{console_system.url}/circulars/{QUARTER}.docx")
     assert answer.status == 200 and answer.body()[:2] == b"PK"  # a .docx is a zip
     assert "filename*=UTF-8''" in answer.headers["content-disposition"]
+    # The circular the units received: its bytes as notify recorded them, with the signed tree
+    # heads an auditor checks the logs against.
+    assert hashlib.sha256(answer.body()).hexdigest() == answer.headers["x-content-sha256"]
+    saved = tmp_path / "通报.docx"
+    saved.write_bytes(answer.body())
+    heads, ranking_hash = published_heads(saved)
+    assert {head["store"] for head in heads} >= {"registry", "tracking", "scoring"}
+    assert ranking_hash in page.inner_text("#circulars")
     page.goto(f"{console_system.url}/whatif?quarter={QUARTER}")
     assert page.locator("#whatif tbody tr").count() == 17
     fields = page.locator("#whatif-form input[name^='weight.']")
