@@ -52,12 +52,12 @@ class EvidenceEntrypoints:
         return cited(Batch(self.app), event_id)
 
 
-def with_evidence(app: Any, view: dict) -> dict:
-    """A project's milestones view (Query.GetMilestones), each report with the 佐证材料 it
-    named (`evidence`, empty when none), for the review desk."""
+def with_evidence(app: Any, reports: list[dict]) -> list[dict]:
+    """Each report (of a project's milestones view, Query.GetMilestones, or of the review
+    queue, Query.ListAwaitingReview) with the 佐证材料 it named (`evidence`, empty when none),
+    for the review desk."""
     batch = Batch(app)
-    reports = view["milestones"]
     batch.preload(cited_id(report["event_id"]) for report in reports)
     for report in reports:
         report["evidence"] = cited(batch, report["event_id"])
-    return view
+    return reports

@@ -73,7 +73,8 @@ class TrackingService(
             return None
         total = Decimal(project["total_investment"])
         view = self.app.milestones(project_code, total)
-        return json_safe(evidence_rpc.with_evidence(self.app, view))
+        evidence_rpc.with_evidence(self.app, view["milestones"])
+        return json_safe(view)
 
     @rpc
     def awaiting_review(
@@ -108,6 +109,7 @@ class TrackingService(
     @rpc
     def leader_progress(self, year: int, unit: str = "") -> dict:
         leaders = self.registry.leaders(unit)
+        evidence_rpc.with_evidence(self.app, answer["items"])
         return json_safe(self.app.leader_progress(leaders, year))
 
     @rpc

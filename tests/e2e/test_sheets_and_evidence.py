@@ -340,6 +340,9 @@ def test_evidence_is_uploaded_named_by_a_report_shown_to_reviewers_and_kept_to_i
         ]
         assert [f["sha256"] for f in shown["evidence"]] == [receipt["sha256"], photo["sha256"]]
         assert office.download_evidence(photo["sha256"])[1] == PNG
+        queued = office.awaiting_review(unit="420100", limit=500)["items"]
+        [waiting] = [item for item in queued if item["event_id"] == arrived["event_id"]]
+        assert [f["name"] for f in waiting["evidence"]] == ["到资回单.pdf", "开工现场.png"]
     with system.client(YICHANG) as yichang, pytest.raises(grpc.RpcError) as refused:
         yichang.download_evidence(receipt["sha256"])
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
