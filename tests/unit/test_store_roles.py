@@ -3,7 +3,7 @@ owner grants a service's role — insert and read, never update or delete an eve
 
 from __future__ import annotations
 
-from services.kernel.store.roles import grants
+from services.kernel.store.roles import grants, guards
 
 
 def test_a_services_role_may_insert_and_read_its_events_but_never_change_them():
@@ -19,3 +19,14 @@ def test_a_services_role_may_insert_and_read_its_events_but_never_change_them():
     updates = [s for s in granted if "UPDATE" in s]
     assert updates == ['GRANT UPDATE ON "registry"."registry_tracking" TO "registry"']
     assert 'GRANT MAINTAIN ON "registry"."registry_events" TO "registry"' in granted
+
+
+def test_before_postgresql_17_the_lock_right_is_update_and_the_owners_triggers_refuse_changes():
+    granted = [
+        g.as_string(None)
+        for g in grants("registry", "registry_events", "registry_tracking", "registry", 150000)
+    ]
+    assert 'GRANT UPDATE ON "registry"."registry_events" TO "registry"' in granted
+    assert not any("MAINTAIN" in s for s in granted)
+    triggers = " ".join(g.as_string(None) for g in guards("registry", "registry_events"))
+    assert "BEFORE UPDATE OR DELETE" in triggers and "BEFORE TRUNCATE" in triggers

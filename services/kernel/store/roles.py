@@ -7,9 +7,11 @@ the service's tables (the library's events and tracking tables, the Merkle tree'
 merkle_store.py) and grants the service's role exactly this (`grants`):
 
 - USAGE on the schema; SELECT and INSERT on every table; USAGE on the sequences (new ids);
-- MAINTAIN on the events table (PostgreSQL 17+): the recorder takes `LOCK TABLE … IN EXCLUSIVE
-  MODE` to serialize inserts, which PostgreSQL allows only with UPDATE, DELETE, TRUNCATE or
-  MAINTAIN; MAINTAIN changes no row;
+- the right to lock the events table: the recorder takes `LOCK TABLE … IN EXCLUSIVE MODE` to
+  serialize inserts, which PostgreSQL allows only with UPDATE, DELETE, TRUNCATE or (17 and
+  later) MAINTAIN. MAINTAIN where the server has it; before 17, UPDATE — and on every server
+  the owner's triggers (`guards`) refuse any UPDATE, DELETE or TRUNCATE of an event, whoever
+  asks, so the lock is all the role gets of it;
 - UPDATE on the `<service>_tracking` table alone: it holds positions (the outbox's, each
   upstream's), which move forward; it holds no events.
 
@@ -26,20 +28,48 @@ from typing import Any
 
 from psycopg import sql
 
+MAINTAIN_SINCE = 170000  # server_version_num of the first PostgreSQL with MAINTAIN
 
-def grants(schema: str, events_table: str, tracking_table: str, role: str) -> list[sql.Composed]:
-    """The owner's statements that leave `role` insert and read only (see the module's text)."""
+
+def grants(
+    schema: str, events_table: str, tracking_table: str, role: str, server: int = MAINTAIN_SINCE
+) -> list[sql.Composed]:
+    """The owner's statements that leave `role` insert and read only (see the module's text),
+    for a server of version `server` (server_version_num)."""
     s, r = sql.Identifier(schema), sql.Identifier(role)
     events = sql.Identifier(schema, events_table)
     tracking = sql.Identifier(schema, tracking_table)
+    lock = "MAINTAIN" if server >= MAINTAIN_SINCE else "UPDATE"
     return [
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, r),
         sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(s, r),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
         sql.SQL("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
         sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, r),
-        sql.SQL("GRANT MAINTAIN ON {} TO {}").format(events, r),
+        sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(lock), events, r),
         sql.SQL("GRANT UPDATE ON {} TO {}").format(tracking, r),
+    ]
+
+
+def guards(schema: str, events_table: str) -> list[sql.Composed]:
+    """The owner's triggers that refuse to change a stored event: no UPDATE or DELETE of a row,
+    no TRUNCATE, whoever asks (only the owner could drop them)."""
+    events = sql.Identifier(schema, events_table)
+    refuse = sql.Identifier(schema, "zhaoshang_events_never_change")
+    return [
+        sql.SQL(
+            "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'stored events are never changed: % refused', TG_OP "
+            "USING ERRCODE = 'insufficient_privilege'; END $$"
+        ).format(refuse),
+        sql.SQL(
+            "CREATE OR REPLACE TRIGGER events_never_change BEFORE UPDATE OR DELETE ON {} "
+            "FOR EACH ROW EXECUTE FUNCTION {}()"
+        ).format(events, refuse),
+        sql.SQL(
+            "CREATE OR REPLACE TRIGGER events_never_truncated BEFORE TRUNCATE ON {} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {}()"
+        ).format(events, refuse),
     ]
 
 
@@ -61,8 +91,10 @@ def prepare(service: str, role: str, environ: Mapping[str, str] = os.environ) ->
     recorder: Any = app.recorder
     tables = (recorder.events_table_name, recorder.tracking_table_name)
     app.close()
+    schema = env["POSTGRES_SCHEMA"]
     with psycopg.connect(autocommit=True, **connection_parameters(env)) as conn:
-        for statement in grants(env["POSTGRES_SCHEMA"], *tables, role):
+        server = conn.info.server_version
+        for statement in [*guards(schema, tables[0]), *grants(schema, *tables, role, server)]:
             conn.execute(statement)
 
 
