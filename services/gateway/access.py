@@ -18,6 +18,7 @@ counts each refusal, by method and rule, in the gateway's metrics.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -32,6 +33,8 @@ from services.kernel.reference import reference
 
 READERS = (READ, AUDIT)
 # A gateway without authentication (in-process tests with fakes) serves the office, as before.
+access_log = logging.getLogger("zhaoshang.access")
+
 UNCHECKED = Caller("", "office", frozenset({REPORT, READ, REVIEW}))
 
 SCOPES_ZH = (
@@ -181,7 +184,7 @@ class Guarded(Protocol):
 
 def guarded(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A gRPC method for callers holding one of `roles`, answered as `answering` does; the
-    method is called with the caller as its last argument."""
+    method is called with the caller as its last argument. Each call is recorded (`accessed`)."""
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         method = handler.__qualname__.replace("Servicer.", ".")  # Query.GetProject
@@ -189,15 +192,44 @@ def guarded(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         @answering
         @functools.wraps(handler)
         def checked(self: Guarded, request: Any, context: grpc.ServicerContext) -> Any:
+            caller = None
             try:
                 caller = self.auth.caller(context) or UNCHECKED
                 require(caller, method, *roles)
-                return handler(self, request, context, caller)
+                answer = handler(self, request, context, caller)
             except PermissionDenied as refused:
                 if self.metrics is not None:
                     self.metrics.record_refusal(method, refused.rule)
+                accessed(method, caller, refused.rule)
                 raise
+            except Exception as failed:  # answered as `answering` maps it (not found, …)
+                accessed(method, caller, getattr(failed, "rule", type(failed).__name__))
+                raise
+            accessed(method, caller, "answered")
+            return answer
 
         return checked
 
     return decorate
+
+
+def accessed(method: str, caller: Caller | None, outcome: str) -> None:
+    """The access record of one call: which method, by which credential, for which unit and
+    person (a delegate's operator), and how it ended — every read of investors' data, every
+    export a client assembles from such reads, kept in the gateway's log (等保 audit)."""
+    who = caller or UNCHECKED
+    access_log.info(
+        "%s by %s (%s%s): %s",
+        method,
+        who.credential_id,
+        who.unit,
+        f", for {who.operator}" if who.operator else "",
+        outcome,
+        extra={
+            "method": method,
+            "credential": who.credential_id,
+            "unit": who.unit,
+            "operator": who.operator,
+            "status": outcome,
+        },
+    )

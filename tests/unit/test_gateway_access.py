@@ -5,6 +5,7 @@ the refusal."""
 from __future__ import annotations
 
 import json
+import logging
 
 import grpc
 import pytest
@@ -237,3 +238,21 @@ def test_without_authentication_the_caller_is_the_office():
     request = pb.ListProjectsRequest()
     listing, _, _, services = served(QueryServicer, None, "ListProjects", request)
     assert services.asked == ["registry.list_projects"] and listing.content_json
+
+
+def test_every_call_is_recorded_with_credential_unit_person_and_outcome(caplog):
+    clerk = Caller("key-clerk", "pref:420500", frozenset({"read"}), operator="zhang.san")
+    request = pb.GetProjectRequest(project_code="YC-1")
+    with caplog.at_level(logging.INFO, logger="zhaoshang.access"):
+        served(QueryServicer, clerk, "GetProject", request)
+        served(QueryServicer, WUHAN, "GetProject", request)
+
+    answered, refused = [r for r in caplog.records if r.name == "zhaoshang.access"]
+    assert (answered.method, answered.credential, answered.unit, answered.operator) == (
+        "Query.GetProject",
+        "key-clerk",
+        "pref:420500",
+        "zhang.san",
+    )
+    assert answered.status == "answered" and "for zhang.san" in answered.getMessage()
+    assert (refused.unit, refused.status) == (WUHAN.unit, "outside_read_scope")

@@ -18,8 +18,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-# Fields a log line about an event carries, when given in `extra`.
-EVENT_FIELDS = ("event_id", "source", "type", "status", "upstream", "errors")
+# Fields a log line about an event (or a gateway call: method, credential, unit, operator)
+# carries, when given in `extra`.
+EVENT_FIELDS = (
+    "event_id", "source", "type", "status", "upstream", "errors",
+    "method", "credential", "unit", "operator",
+)  # fmt: skip
 FIELD_CHARS = 2_000
 TRACEBACK_CHARS = 8_000
 
