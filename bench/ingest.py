@@ -18,6 +18,7 @@ aggregates' events in batches of the same size (what the store alone can take).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from statistics import quantiles
 
 import psycopg
@@ -305,6 +307,29 @@ def baseline_batched_saves(dbname: str, total: int) -> float:
     return (total // BATCH) * BATCH / elapsed
 
 
+def against_previous(rate: float, library: float, where: str) -> dict:
+    """With BENCH_AB_RESULTS (the results.json another checkout's `make bench NAME=ingest`
+    wrote minutes before, on this machine) and BENCH_AB_COMMIT (that checkout's commit): the
+    single figure's baseline is that run's, as issue 19 asks; the library's stays beside it."""
+    path = os.environ.get("BENCH_AB_RESULTS")
+    if not path:
+        return {}
+    entries = {e["name"]: e for e in json.loads(Path(path).read_text())}
+    previous = entries["ingest_single_events_per_s"]
+    commit = os.environ.get("BENCH_AB_COMMIT", "unnamed")
+    return {
+        "baseline": previous["value"],
+        "ratio": round(rate / previous["value"], 3),
+        "baseline_commit": commit,
+        "baseline_when": previous["when"],
+        "baseline_library_batched_save_per_s": round(library, 1),
+        "ratio_to_library": round(rate / library, 4),
+        "detail": f"{SINGLE_REPORTS} reports, one per gRPC call, from {SINGLE_SENDERS} senders "
+        f"of the 市州 and {SINGLE_SENDERS // 3} of the office's checks; {where}; baseline: the "
+        f"same load on commit {commit}, measured at {previous['when']} on this machine",
+    }
+
+
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in values.items()}
 
@@ -344,6 +369,7 @@ def run() -> list[dict]:
             f"concurrent senders of the 市州 (each sending the reports about its own projects "
             f"and leaders in order) and {SINGLE_SENDERS // 3} of the office's checks, until "
             f"the last was answered; {where}; baseline: {base}",
+            **against_previous(single["rate"], baseline, where),
         },
         {
             "name": "ingest_to_ranking_p99_ms",

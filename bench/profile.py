@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     OUT.mkdir(parents=True, exist_ok=True)
     reports = generate_load(args.reports, seed=13)
-    with running_system() as system:
+    with running_system(GATEWAY_FAIR_SHARE="0") as system:  # as bench/ingest.py: no key limit
         recorders = {
             name: subprocess.Popen(
                 record(py_spy, system.supervisor.processes[name].pid, OUT / f"{name}.txt"),

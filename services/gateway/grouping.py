@@ -1,8 +1,8 @@
 """Group commit: concurrent calls forwarding reports to one service share one RPC.
 
 A service applies its report calls one after another (services/kernel/ingest/reports.py), each
-in its own transaction, and each call pays the bus's round trip, the service's look-ups
-elsewhere (tracking asks registry for the projects' states) and a commit. When many systems send
+in its own transaction, and each call pays the bus's round trip, loading what the run touches
+and a commit. When many systems send
 single reports at once, most of that is paid again for every report. So, per owning service, one
 call is on its way at a time (`in_flight`); calls arriving meanwhile wait and then go together
 in the next one, as one run of reports in arrival order. Nothing waits when the service is idle,
@@ -28,11 +28,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-# forward(owner, reports) -> one outcome per report, in order
-Forward = Callable[[str, list[dict]], list[dict]]
+# forward(owner, reports[, after=]) -> one outcome per report, in order; `after`, when any
+# call of the group names one: per upstream, the highest position its callers need applied
+# (read-your-writes, services/gateway/ingest.py)
+Forward = Callable[..., list[dict]]
 LIGHT_SECONDS = 1.0  # how long after a small call groups stay cut into shares
 # A sender's share of a group while small calls are about: what such a call may wait behind.
 # Measured on bench/fairness.py: with 25, a flood raises another sender's p99 about 2×; imports
@@ -44,6 +46,7 @@ SHARE = 25
 class _Call:
     reports: list[dict]
     sender: Hashable  # whose share of a group the reports take
+    after: Mapping[str, int] = field(default_factory=dict)  # upstream positions it needs
     done: threading.Event = field(default_factory=threading.Event)
     group: list[_Call] | None = None  # set on the call that forwards a group (its first)
     outcomes: list[dict] | None = None
@@ -52,8 +55,8 @@ class _Call:
 
 class GroupCommit:
     """`in_flight` calls per service may be on their way at once. One measured best on the
-    benchmarks (bench/ingest.py): with two, the second call crosses the bus and does its
-    look-ups while the service works on the first, but groups are smaller."""
+    benchmarks (bench/ingest.py): with two, the second call crosses the bus while the
+    service works on the first, but groups are smaller."""
 
     def __init__(
         self,
@@ -75,9 +78,15 @@ class GroupCommit:
         # Invariant: callers wait only while `in_flight` calls of their service are active.
 
     def forward(
-        self, owner: str, reports: Sequence[dict], sender: Hashable | None = None
+        self,
+        owner: str,
+        reports: Sequence[dict],
+        sender: Hashable | None = None,
+        after: Mapping[str, int] | None = None,
     ) -> list[dict]:
-        """One outcome per report, in order. `sender`: None, each call a sender of its own."""
+        """One outcome per report, in order. `sender`: None, each call a sender of its own.
+        `after`: the upstream positions the service must have applied first (the group's call
+        names the highest of its members')."""
         if len(reports) <= self._share:
             self._light_until = self._clock() + LIGHT_SECONDS
         token = object() if sender is None else sender
@@ -86,7 +95,7 @@ class GroupCommit:
         while start < len(reports):
             size = self._share if self._sharing() else self._max_reports
             chunk = list(reports[start : start + size])
-            outcomes += self._forward_chunk(owner, _Call(chunk, token))
+            outcomes += self._forward_chunk(owner, _Call(chunk, token, dict(after or {})))
             start += len(chunk)
         return outcomes
 
@@ -111,7 +120,12 @@ class GroupCommit:
 
     def _forward_group(self, owner: str, group: list[_Call]) -> None:
         try:
-            outcomes = self._forward(owner, [r for call in group for r in call.reports])
+            after: dict[str, int] = {}
+            for call in group:
+                for upstream, position in call.after.items():
+                    after[upstream] = max(after.get(upstream, 0), position)
+            reports = [r for call in group for r in call.reports]
+            outcomes = self._forward(owner, reports, **({"after": after} if after else {}))
         except BaseException as error:  # every caller in the group gets it, then re-raised
             for call in group:
                 call.error = error

@@ -26,6 +26,10 @@ from services.kernel.contract.errors import ReportInvalid, error
 from services.kernel.contract.report import Report, validate_report
 
 REJECTED = "rejected"
+# The upstreams whose events a service judges reports against (tracking keeps a view of
+# registry, services/tracking/registry_view.py): a run of a batch to it names the positions an
+# earlier run of the same batch was answered, so it is judged after what that run stored.
+FOLLOWS = {"tracking": ("registry",)}
 
 
 class SentBatch(list):
@@ -90,9 +94,13 @@ class Ingestor:
             self.rpc.call("registry", "record_refusals", refused=refused)
         caller: Caller | None = getattr(raw_events, "caller", None)
         sender = None if caller is None else share_key(caller)
+        stored: dict[str, int] = {}  # per service, the log position its runs were answered
         for run in plan(valid):
-            forwarded = self.grouped.forward(run.owner, run.reports, sender)
+            after = {u: stored[u] for u in FOLLOWS.get(run.owner, ()) if u in stored}
+            forwarded = self.grouped.forward(run.owner, run.reports, sender, after)
             for position, outcome in zip(run.positions, forwarded, strict=True):
+                at = outcome.pop("position", 0)
+                stored[run.owner] = max(stored.get(run.owner, 0), at)
                 outcomes[position] = outcome
         return [outcomes[position] for position in range(len(raw_events))]
 
@@ -143,11 +151,13 @@ class Ingestor:
             valid.append((position, report))
         return outcomes, valid, refused
 
-    def _ingest(self, owner: str, reports: list[dict]) -> list[dict]:
-        return self._answers(owner, "ingest", reports)
+    def _ingest(self, owner: str, reports: list[dict], **after: Any) -> list[dict]:
+        """A run (a group of runs) to its owner; `after`: the upstream positions it is judged
+        after (a project proposed earlier in the same batch is known to tracking)."""
+        return self._answers(owner, "ingest", reports, **after)
 
-    def _answers(self, owner: str, method: str, reports: list[dict]) -> list[dict]:
-        answers = self.rpc.call(owner, method, reports=reports)
+    def _answers(self, owner: str, method: str, reports: list[dict], **more: Any) -> list[dict]:
+        answers = self.rpc.call(owner, method, reports=reports, **more)
         if len(answers) != len(reports):
             raise ServiceFailed(
                 f"服务 {owner} 对 {len(reports)} 条报告给出了 {len(answers)} 个结果",

@@ -4,7 +4,6 @@ deadline reminders, and their delivery by e-mail and webhook."""
 from __future__ import annotations
 
 import base64
-
 import logging
 
 from nameko.rpc import RpcProxy, rpc

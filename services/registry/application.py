@@ -11,17 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 
 from services.kernel.bus.consumer import Follower
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import RefusalLog, record_refusals
-from services.kernel.ingest.reports import SAVE_ATTEMPTS, Batch, ReportIntake
+from services.kernel.ingest.reports import Batch, ReportIntake, record_followed
 from services.kernel.reference import Reference, reference
 from services.kernel.store.environment import ServiceApplication, event_topics
 from services.registry.domain import Leader, Project
@@ -113,25 +114,18 @@ class RegistryApplication(ServiceApplication):
     # Following tracking (the 开工 list) -------------------------------------------------------
 
     def _follow_tracking(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
-        for attempt in range(SAVE_ATTEMPTS):
-            # receive() checked the position before the first try; a retry checks it again
-            if attempt and self.follower.position(upstream) >= tracking.notification_id:
-                return  # another replica got there first
-            batch = Batch(self, self.reports.aggregates)
-            followed = [e for e in events if e["type"] in FOLLOWED]
+        followed = [e for e in events if e["type"] in FOLLOWED]
+
+        def change(batch: Batch) -> None:
             batch.preload(ids.project_id(e["payload"]["project_code"]) for e in followed)
             for wire in followed:
                 project = batch.get(ids.project_id(wire["payload"]["project_code"]))
                 if project is not None:
                     derived = ids.named_id("list_changed", wire["event_id"])
                     project.follow_tracking(wire, str(derived))
-            try:
-                self.record_tracked(tracking, *batch.changed())
-            except IntegrityError:
-                continue  # a report changed one of these projects meanwhile: read them again
-            batch.saved()
-            return
-        raise RuntimeError(f"registry: could not follow tracking after {SAVE_ATTEMPTS} tries")
+
+        reached = partial(self.follower.position, upstream)
+        record_followed(self, reached, tracking, change, self.reports.aggregates)
 
     # Queries ------------------------------------------------------------------------------
 

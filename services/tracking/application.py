@@ -1,8 +1,9 @@
 """Tracking: the use cases on milestones, trips, promotion events, tasks and matters.
 
-Reports are applied by services/tracking/handlers.py, under the sender's jurisdiction, with the
-registry state the service looked up for the run (`context`: the projects' facts and lists, the
-leaders' units); one its sender may not send is recorded as a refusal and changes nothing.
+Reports are applied by services/tracking/handlers.py, under the sender's jurisdiction, with
+registry's state of the projects and leaders they name as tracking's own view holds it
+(services/tracking/registry_view.py, kept by following registry's events: `follower`); one its
+sender may not send is recorded as a refusal and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
+from eventsourcing.persistence import Tracking
 
+from services.kernel.bus.consumer import Follower
 from services.kernel.contract import ids
 from services.kernel.contract.report import Report
 from services.kernel.ingest.refusals import RefusalLog
-from services.kernel.ingest.reports import Batch, ReportIntake
+from services.kernel.ingest.reports import Batch, ReportIntake, record_followed
 from services.kernel.reference import DATA_DIR, Reference, reference
 from services.kernel.reference.model import Task
 from services.kernel.store.environment import ServiceApplication
-from services.tracking import review
+from services.tracking import registry_view, review
 from services.tracking.domain import ProjectMilestones, UnitRecord
 from services.tracking.duties import derived_done, lalian_site
 from services.tracking.evidence import evidence_checked
@@ -71,7 +75,7 @@ def load_themed_events(path: Path = THEMED_EVENTS_FILE) -> dict:
 
 class TrackingApplication(ServiceApplication):
     """Tracking's store, with its intake of milestone, trip, promotion, task and matter
-    reports (`reports`)."""
+    reports (`reports`) and its follower of registry (`follower`: the view of registry)."""
 
     name = "tracking"
 
@@ -81,16 +85,26 @@ class TrackingApplication(ServiceApplication):
         super().__init__(env)
         handlers = ReportHandlers(self.ref)
         self.evidence = open_store(env)  # 佐证材料 (evidence.py)
-        apply = evidence_checked(handlers.apply, self.evidence)
+        apply = evidence_checked(registry_view.judged_by_view(handlers.apply), self.evidence)
         self.reports = ReportIntake(self, apply, also_touched=checked_milestones)
         self.refusal_log = RefusalLog(self)
+        self.follower = Follower(self, self._follow_registry, wants=registry_view.wants)
 
     def ingest(
         self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
     ) -> list[dict]:
-        """Apply a run of reports checked against `context` (the registry state the service
-        looked up for it), answering per report."""
+        """Apply a run of reports, answering per report; registry's state is read from the
+        view unless `context` gives it (the projects' and leaders' states by key)."""
         return self.reports.ingest(reports, context)
+
+    def _follow_registry(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
+        """registry's events into the view, saved with registry's position."""
+        reached = partial(self.follower.position, upstream)
+
+        def change(batch: Batch) -> None:
+            registry_view.note(batch, events)
+
+        record_followed(self, reached, tracking, change, self.reports.aggregates)
 
     # Queries ------------------------------------------------------------------------------
 

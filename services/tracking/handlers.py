@@ -1,8 +1,9 @@
 """How each of tracking's report types changes its milestones, trips and unit records.
 
 Reports are applied under the sender's jurisdiction (services/kernel/contract/jurisdiction.py),
-with the registry state the service looked up for the run (`context`: the projects' facts and
-lists, the leaders' units); one its sender may not send is recorded as a refusal
+with registry's state of the projects and leaders it names (`context`: their facts and lists,
+the leaders' units and roles, as tracking's view of registry holds them,
+services/tracking/registry_view.py); one its sender may not send is recorded as a refusal
 (services/kernel/ingest/refusals.py) and changes nothing. Every rule broken raises `RuleBroken`
 before anything is changed.
 """

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from nameko.exceptions import RemoteError
+from eventsourcing.persistence import IntegrityError
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from services.kernel.contract.report import Report
 from services.kernel.contract.wire import json_safe
-from services.kernel.ingest import isolation
-from services.kernel.ingest.reports import STORE_DOWN_NAMES, StoreUnavailable
+from services.kernel.ingest.reports import StoreUnavailable
 from services.kernel.process import entrypoints
-from services.kernel.process.nameko_support import ApplicationProvider
+from services.kernel.process.nameko_support import (
+    CATCH_UP_SECONDS,
+    ApplicationProvider,
+    pull_from,
+)
 from services.kernel.process.observability import Observability
 from services.kernel.store.environment import store_env
-from services.tracking import evidence_rpc, review
-from services.tracking.application import TrackingApplication, leader_keys, project_codes
+from services.tracking import evidence_rpc, registry_view, review
+from services.tracking.application import TrackingApplication
 
 
 def build() -> TrackingApplication:
     return TrackingApplication(store_env("tracking"))
-
-
-@contextmanager
-def registry_store_down_is_unavailable() -> Iterator[None]:
-    """registry lost its database mid-call (a restart, a failover): the sender may resend."""
-    try:
-        yield
-    except RemoteError as error:
-        if error.exc_type in STORE_DOWN_NAMES:
-            raise StoreUnavailable(f"registry cannot read its store: {error.value}") from error
-        raise
 
 
 class TrackingService(
@@ -44,27 +36,40 @@ class TrackingService(
 ):
     name = "tracking"
 
-    app: TrackingApplication = ApplicationProvider(build, relay_as="tracking")
+    app: TrackingApplication = ApplicationProvider(build, relay_as="tracking", follows=["registry"])
     observability = Observability()
     registry = RpcProxy("registry")
 
-    def judged(self, run: list[Report], judge: entrypoints.Judge) -> list[dict]:
-        """Judged with registry's states of the projects and leaders the run names. Should
-        registry fail on the run (its store down aside: the sender resends), each report is
-        judged with its own look-up, so only the one that causes it is rejected."""
-        try:
-            states = self._registry_states(run)
-        except RemoteError:
-            return isolation.one_by_one(run, lambda one: judge(one, self._registry_states(one)))
-        return judge(run, states)
+    # registry's events keep tracking's view of it (services/tracking/registry_view.py)
+    on_registry = entrypoints.follow("tracking", "registry")
 
-    def _registry_states(self, run: list[Report]) -> dict[str, dict]:
-        """What registry holds of the projects and leaders the run names."""
-        codes, leaders = sorted(project_codes(run)), sorted(leader_keys(run))
-        if not (codes or leaders):
-            return {"projects": {}, "leaders": {}}
-        with registry_store_down_is_unavailable():
-            return self.registry.states(codes, leaders)
+    @timer(interval=CATCH_UP_SECONDS)
+    def catch_up(self) -> None:
+        entrypoints.catch_up_with(self, "registry")
+
+    def caught_up(self, after: Mapping[str, int]) -> None:
+        """Read-your-writes: the gateway names registry's position after the part of a batch
+        registry applied; the view is brought at least that far (a gap pull) before judging."""
+        if after.get("registry", 0) > self.app.follower.position("registry"):
+            self._heard()
+
+    def judged(self, run: list[Report], judge: entrypoints.Judge) -> list[dict]:
+        """Judged against the view of registry, without asking registry; a report naming a
+        project or leader the view has not heard of yet is judged again once it caught up."""
+        return registry_view.judged_again(run, lambda reports: judge(reports, None), self._heard)
+
+    def _heard(self) -> bool:
+        """Catch up with registry now; whether that brought anything new. Should registry not
+        answer, the call is answered unavailable (the sender resends; what was stored answers
+        "duplicate"), never a report refused for what registry may well hold."""
+        before = self.app.follower.position("registry")
+        try:
+            self.app.follower.catch_up("registry", pull_from(self.registry))
+        except IntegrityError:
+            pass  # another replica stored the same range first: the view is in the store
+        except Exception as error:
+            raise StoreUnavailable(f"tracking cannot catch up with registry: {error!r}") from error
+        return self.app.follower.position("registry") > before
 
     @rpc
     def milestones(self, project_code: str) -> dict | None:
@@ -104,12 +109,12 @@ class TrackingService(
             limit=limit,
             page=page,
         )
+        evidence_rpc.with_evidence(self.app, answer["items"])
         return json_safe(answer)
 
     @rpc
     def leader_progress(self, year: int, unit: str = "") -> dict:
         leaders = self.registry.leaders(unit)
-        evidence_rpc.with_evidence(self.app, answer["items"])
         return json_safe(self.app.leader_progress(leaders, year))
 
     @rpc

@@ -40,6 +40,7 @@ CALLED = {
 
 FOLLOWED = {
     RegistryService: ["tracking"],
+    TrackingService: ["registry"],  # its view of registry (services/tracking/registry_view.py)
     ScoringService: ["registry", "tracking"],
     NotifyService: ["scoring", "tracking"],
 }

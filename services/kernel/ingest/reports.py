@@ -34,6 +34,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
     PersistenceError,
+    Tracking,
 )
 
 from services.kernel.contract import ids
@@ -202,6 +203,31 @@ class Batch:
             self.cache.keep(self.touched.values())
 
 
+def record_followed(
+    app: ServiceApplication,
+    reached: Callable[[], int],
+    tracking: Tracking,
+    change: Callable[[Batch], None],
+    cache: AggregateCache | None = None,
+) -> None:
+    """Apply an upstream's events (`change`, on a batch) and save the result with the
+    upstream's position in one transaction (services/kernel/bus/consumer.py): retried when a
+    report or another replica changed the same aggregates first; `reached()` is the stored
+    position, checked again before each retry (another replica may have got there)."""
+    for attempt in range(SAVE_ATTEMPTS):
+        if attempt and reached() >= tracking.notification_id:
+            return
+        batch = Batch(app, cache)
+        change(batch)
+        try:
+            app.record_tracked(tracking, *batch.changed())
+        except IntegrityError:
+            continue  # read them again
+        batch.saved()
+        return
+    raise RuntimeError(f"{app.name}: could not follow after {SAVE_ATTEMPTS} tries")
+
+
 def likely_touched(report: Report) -> Iterable[UUID]:
     """The aggregates a report will probably read, guessed from its payload's keys so a batch
     loads them in one query (a wrong guess costs nothing but a row not found)."""
@@ -236,8 +262,8 @@ class StoreUnavailable(Exception):
 # apply(report, batch, context): check the report against the domain's rules and change
 # aggregates in `batch`; raise RuleBroken before changing anything when a rule is broken (anything
 # else it raises, but a store's error, rejects the report as internal_error, its changes undone).
-# `context` carries what the service looked up elsewhere for the run (tracking: the projects'
-# states in registry).
+# `context` carries what a caller gave for the run (empty from the services: tracking reads
+# registry's state from its own view, services/tracking/registry_view.py).
 Apply = Callable[[Report, Batch, Mapping[str, Any]], None]
 # also_touched(reports, batch): aggregates the reports will read that only what was preloaded
 # names (tracking: the milestones of the project a checked report was about, named by its
@@ -262,6 +288,9 @@ class ReportIntake:
         self.also_touched = also_touched
         self.aggregates = AggregateCache()
         self._ingesting = threading.Lock()
+        # The last notification id this process saved: what a consumer must have applied to
+        # see these reports' effects (read-your-writes across services, ARCHITECTURE).
+        self.position = 0
 
     def ingest(
         self, reports: Sequence[Report], context: Mapping[str, Any] | None = None
@@ -295,8 +324,10 @@ class ReportIntake:
     def _ingest_once(self, reports: Sequence[Report], context: Mapping[str, Any]) -> list[dict]:
         batch = Batch(self.app, self.aggregates)
         outcomes = self._judge(reports, context, batch)
-        self.app.save(*batch.changed())
+        recordings = self.app.save(*batch.changed())
         batch.saved()
+        if recordings:
+            self.position = max(self.position, recordings[-1].notification.id)
         return outcomes
 
     def _judge(
@@ -374,6 +405,14 @@ class ReportIntake:
             )
         )
         return outcome(report, ACCEPTED)
+
+    def position_after(self, before: int) -> int:
+        """The log position at which what was applied since `before` (this process's
+        `position` then) is visible: the position now, or, when nothing was saved meanwhile
+        (duplicates, refusals), the store's head (another replica may have saved it)."""
+        if self.position > before:
+            return self.position
+        return max(self.position, self.app.recorder.max_notification_id() or 0)
 
     def with_operators(self, history: Sequence[dict]) -> list[dict]:
         """History entries (wire events), each with the operator its report's receipt names:

@@ -46,13 +46,22 @@ class IntakeEntrypoints:
     """The RPCs of a service that takes reports from the gateway: `ingest` stores them,
     `validate` answers as `ingest` would and stores nothing (Ingest.Validate). Each report is
     typed again on its own (services/kernel/ingest/isolation.py); `judged` gives a service the
-    place to look up what its rules need for the run."""
+    place to judge a run its own way, `caught_up` to catch up with its upstreams first.
+
+    Read-your-writes across services: each outcome of `ingest` says the service's log
+    `position` at which it is visible, and `after` names, per upstream, the position a
+    service must have applied before judging (the gateway passes what an earlier part of the
+    batch answered: docs/ARCHITECTURE.md "The report path")."""
 
     app: Any  # the service's Application, with its ReportIntake as `reports`
 
     @rpc
-    def ingest(self, reports: list[dict]) -> list[dict]:
-        return isolation.each_typed(reports, lambda run: self.judged(run, self.app.ingest))
+    def ingest(self, reports: list[dict], after: dict[str, int] | None = None) -> list[dict]:
+        self.caught_up(after or {})
+        before = self.app.reports.position
+        outcomes = isolation.each_typed(reports, lambda run: self.judged(run, self.app.ingest))
+        position = self.app.reports.position_after(before)
+        return [{**outcome, "position": position} for outcome in outcomes]
 
     @rpc
     def validate(self, reports: list[dict]) -> list[dict]:
@@ -61,6 +70,9 @@ class IntakeEntrypoints:
 
     def judged(self, run: list[Report], judge: Judge) -> list[dict]:
         return judge(run, None)
+
+    def caught_up(self, after: Mapping[str, int]) -> None:
+        """Apply the upstreams' events up to `after` (upstream -> position) before judging."""
 
 
 class TreeEntrypoints:
