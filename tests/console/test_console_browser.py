@@ -36,6 +36,7 @@ def test_a_clerk_signs_in_sees_their_own_card_first_and_signs_out(console_system
 def test_the_dashboard_shows_17_prefectures_on_the_ranking_and_the_map(console_system, page):
     sign_in(page, console_system, REVIEWER)
     assert page.locator("#ranking tbody tr").count() == 17
+    assert "档次" not in page.inner_text("#ranking thead")  # rewards are yearly (十五)
     page.wait_for_selector("#hubei-map[data-ready='1'] canvas")
     assert "已发布" in page.inner_text("main")
     shot(page, "dashboard")
