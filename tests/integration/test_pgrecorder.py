@@ -65,3 +65,16 @@ def test_a_version_written_twice_is_refused_and_nothing_of_its_batch_is_stored(r
 
     assert recorder.select_events(again[0].originator_id) == []
     assert recorder.max_notification_id() == len(batch)
+
+
+def test_the_positions_in_several_upstreams_logs_are_read_at_once(recorder):
+    from eventsourcing.persistence import Tracking
+
+    recorder.insert_events([], tracking=Tracking("registry", 7))
+    recorder.insert_events([], tracking=Tracking("registry", 12))
+    recorder.insert_events(events(2), tracking=Tracking("tracking", 3))
+
+    positions = recorder.max_tracking_ids(["registry", "tracking", "notify"])
+
+    assert positions == {"registry": 12, "tracking": 3, "notify": None}
+    assert positions == {name: recorder.max_tracking_id(name) for name in positions}

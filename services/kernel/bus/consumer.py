@@ -84,28 +84,32 @@ class Follower:
             self.ensure_current()
             yield
 
-    def ensure_current(self) -> None:
-        """Bring the in-memory state up to date with the store; call with the lock held."""
+    def ensure_current(self) -> dict[str, int]:
+        """Bring the in-memory state up to date with the store; call with the lock held. The
+        stored positions of the upstreams it reflects, as read for it."""
         self.update()
         stored = self._stored_positions()
         if self.stale or stored != self._reflected:
             self.rebuild()
             self.stale = False
-            self._reflected = stored
+            self._reflected = dict(stored)
+        return stored
 
     def _stored_positions(self) -> dict[str, int]:
-        recorder = self.app.process_recorder
-        return {u: recorder.max_tracking_id(u) or 0 for u in self.reflects}
+        return self.app.positions(self.reflects)
 
-    def position(self, upstream: str) -> int:
-        stored = self.app.process_recorder.max_tracking_id(upstream) or 0
-        return max(stored, self._passed.get(upstream, 0))
+    def position(self, upstream: str, stored: Mapping[str, int] | None = None) -> int:
+        """How far the upstream's log is applied (or passed over); `stored`: its stored
+        position when just read."""
+        if stored is None or upstream not in stored:
+            stored = self.app.positions([upstream])
+        return max(stored[upstream], self._passed.get(upstream, 0))
 
     def receive(self, body: Mapping, pull: Pull) -> None:
         """Apply a wire message from `body["service"]`, pulling any gap before it first."""
         upstream = body["service"]
-        with self.up_to_date():
-            position = self.position(upstream)
+        with self._receiving:
+            position = self.position(upstream, self.ensure_current())
             if body["last"] <= position:
                 return
             while body["first"] > position + 1:
@@ -113,7 +117,7 @@ class Follower:
                 if gap is None:
                     break
                 self._apply(upstream, gap, position)
-                position = self.position(upstream)
+                position = max(position, gap["last"])
             self._apply(upstream, body, position)
 
     def catch_up(self, upstream: str, pull: Pull) -> int:

@@ -49,9 +49,10 @@ class ApplicationProvider(DependencyProvider):
     """Owns one service's application (its store) for the container's life.
 
     With `relay_as`, it also runs the outbox relay in a managed thread that wakes on every save
-    (low latency) and at least once a second (to retry after a broker outage); the same thread
-    seals the store's checkpoints (services/kernel/store/audit.py) and signs a tree head over
-    each (heads.py); `seal_as` names a store sealed without a relay (notify). `follows` names
+    (low latency) and at least once a second (to retry after a broker outage). Another managed
+    thread seals the store's checkpoints (services/kernel/store/audit.py) and signs a tree head
+    over each (heads.py), so growing the tree never holds up the relay (and with it a report's
+    way into the ranking); `seal_as` names a store sealed without a relay (notify). `follows` names
     the upstream services whose messages the service consumes (their dead-letter queues are
     declared before the first message can fail).
     """
@@ -72,7 +73,8 @@ class ApplicationProvider(DependencyProvider):
         self.sealer: CheckpointSealer | None = None
         self._wake = threading.Event()
         self._stopping = False
-        self._relay_thread: Any = None
+        self._stopped = threading.Event()  # wakes the sealer to stop
+        self._threads: list[Any] = []
 
     def setup(self) -> None:
         if self.follows:  # dead letters need somewhere to go before the first one happens
@@ -88,25 +90,34 @@ class ApplicationProvider(DependencyProvider):
             self.sealer = CheckpointSealer(self.app)
 
     def start(self) -> None:
-        if self.relay is not None or self.sealer is not None:
-            self._relay_thread = self.container.spawn_managed_thread(self._run_relay)
+        spawn = self.container.spawn_managed_thread
+        if self.relay is not None:
+            self._threads.append(spawn(self._run_relay))
+        if self.sealer is not None:
+            self._threads.append(spawn(self._run_sealer))
 
     def _run_relay(self) -> None:
+        assert self.relay is not None
         while not self._stopping:
             self._wake.clear()
             try:
-                while self.relay is not None and not self._stopping and self.relay.pump():
+                while not self._stopping and self.relay.pump():
                     pass
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.relay_as)
-            self._seal()
             self._wake.wait(RELAY_IDLE_SECONDS)
 
+    def _run_sealer(self) -> None:
+        assert self.sealer is not None
+        while not self._stopped.wait(self.sealer.every_seconds):
+            self._seal()
+
     def _seal(self) -> None:
-        """A checkpoint when one is due, and a signed tree head over it (heads.py)."""
+        """A checkpoint over what was stored since the last, and a signed tree head over it
+        (heads.py)."""
         assert self.sealer is not None and self.app is not None and self.seal_as
         try:
-            sealed = self.sealer.seal_if_due()
+            sealed = self.sealer.seal()
         except Exception:
             log.exception("sealing a checkpoint of %s failed; retrying", self.seal_as)
             return
@@ -118,9 +129,10 @@ class ApplicationProvider(DependencyProvider):
         the batch it is publishing, then close its connection and the store."""
         self._stopping = True
         self._wake.set()
-        if self._relay_thread is not None:
+        self._stopped.set()
+        for thread in self._threads:
             with eventlet.Timeout(RELAY_STOP_SECONDS, False):  # False: just stop waiting
-                self._relay_thread.wait()
+                thread.wait()
         if self.relay is not None:
             self.relay.stop()
         if self.app is not None:

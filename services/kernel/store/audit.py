@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -113,19 +112,13 @@ def pages(app: ServiceApplication, start: int = 1, page: int = PAGE) -> Iterator
 
 
 class CheckpointSealer:
-    """Seals checkpoints for one application (run by the writer's relay thread)."""
+    """Seals checkpoints for one application (run by its own thread in the writer, every
+    `every_seconds`: services/kernel/process/nameko_support.py)."""
 
     def __init__(self, app: ServiceApplication, every_seconds: float = SEAL_EVERY_SECONDS):
         self.app = app
         self.every_seconds = every_seconds
         self._checkpoint: Checkpoint | None = None
-        self._last_sealed = 0.0
-
-    def seal_if_due(self) -> bool:
-        if time.monotonic() - self._last_sealed < self.every_seconds:
-            return False
-        self._last_sealed = time.monotonic()
-        return self.seal()
 
     def seal(self) -> bool:
         """A checkpoint over everything stored since the last one; False if nothing new (the

@@ -10,7 +10,7 @@ when something new was recorded.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,16 @@ class ServiceApplication(Application):
     def process_recorder(self) -> ProcessRecorder:
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder
+
+    def positions(self, upstreams: Sequence[str]) -> dict[str, int]:
+        """The position reached in each upstream's log (0: none yet), in one round trip where
+        the recorder can (pgrecorder.py)."""
+        recorder: Any = self.process_recorder
+        if hasattr(recorder, "max_tracking_ids"):
+            found = recorder.max_tracking_ids(upstreams)
+        else:
+            found = {u: recorder.max_tracking_id(u) for u in upstreams}
+        return {u: found[u] or 0 for u in upstreams}
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

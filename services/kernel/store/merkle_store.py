@@ -99,8 +99,7 @@ class MerkleLog:
     # Reading ---------------------------------------------------------------------------
 
     def size(self) -> int:
-        ((count,),) = self.tables.rows("SELECT COUNT(*) FROM {leaves}")
-        return int(count)
+        return self._end()[0]
 
     def get_nodes(self, keys: Iterable[merkle.Key]) -> Mapping[merkle.Key, bytes]:
         keys = list(keys)
@@ -195,11 +194,12 @@ class MerkleLog:
             return added
 
     def _end(self) -> tuple[int, int]:
-        """(leaves, the last leaf's notification id)."""
-        ((count, last),) = self.tables.rows(
-            "SELECT COUNT(*), COALESCE(MAX(notification_id), 0) FROM {leaves}"
+        """(leaves, the last leaf's notification id), from the last leaf: positions have no
+        gaps, so its index says the count without counting the table."""
+        rows = self.tables.rows(
+            "SELECT idx, notification_id FROM {leaves} ORDER BY idx DESC LIMIT 1"
         )
-        return int(count), int(last)
+        return (int(rows[0][0]) + 1, int(rows[0][1])) if rows else (0, 0)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -7,6 +7,9 @@ by psycopg's C dumpers, in binary: 4.4 ms of CPU per 1,000 events instead of 34 
 store.store_env names it as eventsourcing's PROCESS_RECORDER_TOPIC. Everything else (the table
 lock that keeps notification ids in commit order, the notify channel, the ids returned) is the
 library's.
+
+It also reads the positions reached in several upstreams' logs in one round trip
+(`max_tracking_ids`): a consumer compares them before every message it applies.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Composed, Identifier
 
 
 class ArrayInsertProcessRecorder(PostgresProcessRecorder):
@@ -45,4 +49,26 @@ class ArrayInsertProcessRecorder(PostgresProcessRecorder):
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
             ),
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int | None]:
+        """The library's max_tracking_id of each upstream, in one statement (each an index
+        look-up, as the library's)."""
+        if not application_names:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._positions_statement(len(application_names)),
+                         list(application_names), prepare=True)  # fmt: skip
+            row = curs.fetchone()
+        assert row is not None
+        return dict(zip(application_names, row.values(), strict=True))
+
+    def _positions_statement(self, count: int) -> Composed:
+        table = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.tracking_table_name)
+        )
+        one = SQL("(SELECT max(notification_id) FROM {} WHERE application_name = %s) AS {}")
+        return SQL("SELECT ") + SQL(", ").join(
+            one.format(table, Identifier(f"p{n}")) for n in range(count)
         )
