@@ -41,6 +41,7 @@ from psycopg import sql
 
 import services.registry.domain  # their event classes name the public topics
 import services.tracking.domain  # noqa: F401
+from bench import million
 from bench.pg import PG, pg_env
 from services.kernel.store.logread import public_topics
 from tools.loadgen import Answered, Sender, generate_load, sender_streams
@@ -346,9 +347,12 @@ def run() -> list[dict]:
     with running_system(GATEWAY_FAIR_SHARE="0") as system:
         batched = measure_batched(system)
         print("batched:", batched, file=sys.stderr)
+        after_first = million.resident(system)
         single = measure_single(system)
         print("single:", single, file=sys.stderr)
         baseline = baseline_batched_saves(system.dbname, BATCHED_REPORTS)
+        already = BATCHED_REPORTS + SINGLE_REPORTS
+        at_a_million = million.run(system, already, after_first, sys.modules[__name__])
     where = "PostgreSQL, the system as processes (make run) on this machine"
     base = "eventsourcing batched saves (500 events per save) on the same database, same run"
     return [
@@ -389,4 +393,5 @@ def run() -> list[dict]:
             f"{SAMPLE_SECONDS * 1000:g} ms) covered it, i.e. the ranking's facts include it; "
             "baseline: the library's batched save time per event (ms), for scale",
         },
+        *at_a_million,
     ]

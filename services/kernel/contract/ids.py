@@ -13,7 +13,8 @@ from functools import lru_cache
 NAMESPACE = uuid.UUID("6f1c5a3e-2b7d-5e4a-9c21-8d0b4e7f3a62")
 
 
-@lru_cache(maxsize=1 << 17)  # a batch names each of its aggregates several times
+@lru_cache(maxsize=1 << 14)  # a batch names each of its aggregates several times (bounded:
+# a process lives through millions of reports)
 def named_id(prefix: str, key: str) -> uuid.UUID:
     """The id of the aggregate named `key` among those of kind `prefix`."""
     return uuid.uuid5(NAMESPACE, f"{prefix}:{key}")

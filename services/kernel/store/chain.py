@@ -32,7 +32,8 @@ CHAIN_HEAD = b'{"chain":{"v":'
 _PREV = b',"p":"'
 HASH_MARK = b'","h":"'
 _EVENT = b'"},"event":'
-HEADS_KEPT = 200_000  # aggregates whose last hash a writer keeps at hand
+HEADS_KEPT = 50_000  # aggregates whose last hash a writer keeps at hand (more than the
+# intake keeps aggregates, services/kernel/ingest/cache.py: those are the ones written next)
 
 
 @dataclass(frozen=True)
