@@ -141,3 +141,25 @@ def test_make_runs_signing_key_is_made_once_under_var_and_kept_across_restarts(t
     assert signing.key_path(environ).stat().st_mode & 0o077 == 0  # the owner's alone
     ring = Keyring.load(signing.keyring_path(environ))
     assert list(ring.keys) == [first]
+
+
+def test_the_tree_grown_a_few_leaves_at_a_time_has_the_root_of_the_whole_log(app):
+    """On PostgreSQL the leaves are hashed in the database (merkle_store.py): the same bytes,
+    the same hashes as an auditor's, whatever the page."""
+    from services.kernel.store.merkle import Appender, event_bytes
+    from services.kernel.store.merkle_store import MerkleLog
+
+    ingest(app, proposals(9))
+    tree = MerkleLog(app)
+    assert tree.advance(page=4) == 18
+    ingest(app, proposals(4, first=50))
+    assert tree.advance(page=3) == 8
+
+    notifications = app.process_recorder.select_notifications(1, 1000)
+    expected = Appender(0, {})
+    expected.add(
+        leaf_hash(event_bytes(n.id, n.originator_id, n.originator_version, n.topic, n.state))
+        for n in notifications
+    )
+    assert tree.size() == len(notifications) == 26
+    assert tree.root(26) == expected.root()

@@ -162,36 +162,56 @@ class MerkleLog:
             head = self.app.process_recorder.max_notification_id() or 0
             size, last = self._end()
             appender = merkle.Appender.load(size, self)
+            take = self._leaves_in_database if self.tables.postgres else self._leaves_here
             while last < head:
-                notifications = self.app.process_recorder.select_notifications(
-                    last + 1, page, stop=head
-                )
-                if not notifications:
+                leaves = take(appender.size, last, head, page)  # (notification id, hash)
+                if not leaves:
                     break
-                hashes = [
-                    merkle.leaf_hash(
-                        merkle.event_bytes(
-                            n.id, n.originator_id, n.originator_version, n.topic, n.state
-                        )
-                    )
-                    for n in notifications
-                ]
-                start = appender.size
-                made = appender.add(hashes)
-                self.tables.insert(
-                    "INSERT INTO {leaves} (idx, notification_id, hash) VALUES (?, ?, ?)",
-                    [
-                        (start + i, n.id, h)
-                        for i, (n, h) in enumerate(zip(notifications, hashes, strict=True))
-                    ],
-                )
+                made = appender.add(h for _, h in leaves)
                 self.tables.insert(
                     "INSERT INTO {nodes} (level, idx, hash) VALUES (?, ?, ?)",
                     [(level, index, h) for (level, index), h in made if level > 0],
                 )
-                added += len(notifications)
-                last = notifications[-1].id
+                added += len(leaves)
+                last = leaves[-1][0]
             return added
+
+    def _leaves_here(self, size: int, last: int, head: int, page: int) -> list[tuple[int, bytes]]:
+        """The next page of the log hashed here and stored as leaves `size` on."""
+        notifications = self.app.process_recorder.select_notifications(last + 1, page, stop=head)
+        leaves = [
+            (n.id, merkle.leaf_hash(merkle.event_bytes(
+                n.id, n.originator_id, n.originator_version, n.topic, n.state)))
+            for n in notifications
+        ]  # fmt: skip
+        self.tables.insert(
+            "INSERT INTO {leaves} (idx, notification_id, hash) VALUES (?, ?, ?)",
+            [(size + i, n, h) for i, (n, h) in enumerate(leaves)],
+        )
+        return leaves
+
+    def _leaves_in_database(
+        self, size: int, last: int, head: int, page: int
+    ) -> list[tuple[int, bytes]]:
+        """As `_leaves_here`, PostgreSQL hashing each row where it lies (merkle.event_bytes and
+        leaf_hash in SQL): the events are not sent over to be hashed, only the new leaves'
+        hashes come back, to grow the nodes above them."""
+        events = f'"{self.tables.datastore.schema}".{self.tables.recorder.events_table_name}'
+        self.tables.insert(
+            "INSERT INTO {leaves} (idx, notification_id, hash) "
+            "SELECT ? - 1 + row_number() OVER (ORDER BY notification_id), notification_id, "
+            "sha256('\\x00'::bytea || convert_to(concat('zhaoshang-event-v1', chr(10), "
+            "notification_id, chr(10), originator_id, chr(10), originator_version, chr(10), "
+            "topic, chr(10)), 'UTF8') || state) "
+            f"FROM (SELECT * FROM {events} WHERE notification_id > ? AND notification_id <= ? "
+            "ORDER BY notification_id LIMIT ?) AS page",
+            [(size, last, head, page)],
+        )
+        rows = self.tables.rows(
+            "SELECT notification_id, hash FROM {leaves} WHERE idx >= ? ORDER BY idx LIMIT ?",
+            [size, page],
+        )
+        return [(int(n), bytes(h)) for n, h in rows]
 
     def _end(self) -> tuple[int, int]:
         """(leaves, the last leaf's notification id), from the last leaf: positions have no
