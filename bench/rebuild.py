@@ -1,8 +1,10 @@
 """`rebuild_events_per_s`: a full year's rankings rebuilt from 1,000,000 stored events on
 PostgreSQL, straight from registry's and tracking's stores.
 
-The events are written first, by the services' own applications (registry and tracking, as
-their nameko entrypoints call them, without the bus or gRPC), in batches of 1,000 reports:
+`make bench NAME=ingest` runs it over the stores the system made from a million reports
+(bench/million.py). `python -m bench.rebuild` writes a log of its own first, by the services'
+own applications (registry and tracking, as their nameko entrypoints call them, without the bus
+or gRPC), in batches of 1,000 reports:
 load-generator quarters (tools/loadgen/) with distinct project codes, until the two logs
 hold a million events, in a database created here and dropped afterwards.
 

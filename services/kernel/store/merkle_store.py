@@ -8,8 +8,9 @@ three append-only tables (the application's roles may insert and read them, neve
 
 `MerkleLog.advance` adds what the log holds beyond the tree, a page at a time, each page in its
 own transaction, from the frontier (built once over a log that exists when it first runs). It
-runs after each checkpoint (services/kernel/process/nameko_support.py), so the tree follows the
-log by at most a second's events; a head covers what it says it covers.
+runs after each checkpoint (the writer's sealing thread, services/kernel/process/
+nameko_support.py), so the tree follows the log by about a second's events; a head covers what
+it says it covers.
 """
 
 from __future__ import annotations
