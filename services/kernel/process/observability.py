@@ -48,7 +48,11 @@ class Observability(DependencyProvider):
         self._seen_heads: dict[str, int] = {}  # upstream -> highest `last` seen on the bus
 
     def start(self) -> None:
-        checks = {"broker": broker_check(self.container.config["AMQP_URI"]), "store": self._store}
+        checks = {
+            "broker": broker_check(self.container.config["AMQP_URI"]),
+            "store": self._store,
+            "consumers": self._consuming,
+        }
         address = http_address(self.container.service_name)
         self.endpoint: HttpEndpoint | None = serve_http(address, self.metrics, checks)
 
@@ -65,6 +69,15 @@ class Observability(DependencyProvider):
     def _application(self) -> ApplicationProvider:
         dependencies = self.container.dependencies
         return next(d for d in dependencies if isinstance(d, ApplicationProvider))
+
+    def _consuming(self) -> None:
+        """The service's queue consumers (its RPC queue, its upstreams' queues) have started
+        consuming: nameko starts them after the dependencies, so until then a call finds no
+        queue bound to its routing key (UnknownService) although the store and broker answer."""
+        for extension in self.container.subextensions:
+            started = getattr(extension, "_consumers_ready", None)  # nameko's QueueConsumer
+            if started is not None and not started.ready():
+                raise RuntimeError(f"{type(extension).__name__} is not consuming yet")
 
     def _store(self) -> None:
         app = self._application().app

@@ -3,7 +3,8 @@ the dead-letter sampler.
 
 - `GET /healthz`: 200 while the process answers at all (its event loop is not stuck);
 - `GET /readyz`: 200 when every check passes (the broker takes a connection, the store answers
-  a query), else 503 naming the check that failed;
+  a query, a nameko service's queue consumers are consuming), else 503 naming the check that
+  failed;
 - `GET /metrics`: Prometheus text format (services/kernel/process/metrics.py).
 """
 
