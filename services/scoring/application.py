@@ -4,8 +4,9 @@ upstream logs for auditors.
 
 What it consumed is kept in its own store as ledgers (one per upstream, each entry the batch of
 wire events a message carried), with the upstream positions in the same transactions. The facts
-projection is rebuilt from the ledgers at start; rankings are pure functions of facts and policy
-(services/scoring/rebuild.py).
+projection is folded from the ledgers at start and keeps only its state in memory, reading the
+ledgers again for what a ranking asks of past events; rankings are pure functions of facts and
+policy (services/scoring/rebuild.py).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from services.scoring.rebuild import (
     with_positions,
 )
 from services.scoring.targets import progress as target_progress
+from services.scoring.upstream import Entry, read_entry
 
 __all__ = ["OFFICIAL", "PROVISIONAL", "ScoringApplication", "load_policy_file"]
 
@@ -59,6 +61,7 @@ DEFAULT_POLICY_FILE = DATA_DIR / "policy-2020.yaml"
 # Earlier defaults, kept as they were: the rankings published under them rebuild as published.
 PAST_POLICIES_DIR = Path(__file__).parent / "policies"
 READ_PAGE = 2000  # notifications per read_wire call in a rebuild
+LEDGER_PAGE = 500  # ledger events (messages consumed) per read of scoring's own store
 
 # pull(start, stop, limit) -> an upstream's wire message, or None past its end (read_wire).
 Read = Callable[[int, int | None, int], Mapping | None]
@@ -126,18 +129,35 @@ class ScoringApplication(OfficeWork, ServiceApplication):
     # Consuming upstream events ----------------------------------------------------------
 
     def _rebuild_facts(self) -> None:
-        """The facts and ledgers as the store holds them."""
-        self.facts = Facts()
+        """The facts and ledgers as the store holds them: the facts keep no event in memory,
+        they read them back from the ledgers when a ranking asks (Facts' history)."""
+        self.facts = Facts(history=self._applied)
         self.ledgers = {upstream: self._replay_ledger(upstream) for upstream in UPSTREAMS}
 
     def _replay_ledger(self, upstream: str) -> Ledger:
         """Rebuild the facts from what was consumed, in one pass over the ledger."""
         ledger: Ledger | None = None
-        for entry in self.events.get(ids.named_id("ledger", upstream)):
-            ledger = cast(AggregateEvent, entry).mutate(ledger)  # Ledger.Opened or .Received
+        for entry in self._ledger_events(upstream):
+            ledger = entry.mutate(ledger)  # Ledger.Opened or .Received
             for wire in getattr(entry, "events", ()):
                 self.facts.apply(upstream, wire)
         return ledger or Ledger(upstream=upstream)
+
+    def _ledger_events(self, upstream: str) -> Iterator[AggregateEvent]:
+        """An upstream's ledger as stored, LEDGER_PAGE of its events at a time."""
+        ledger_id, version = ids.named_id("ledger", upstream), 0
+        while page := list(self.events.get(ledger_id, gt=version, limit=LEDGER_PAGE)):
+            yield from cast(list[AggregateEvent], page)
+            version = page[-1].originator_version
+
+    def _applied(self) -> Iterator[Entry]:
+        """Every event the facts were made of, in notification order per upstream."""
+        for upstream in UPSTREAMS:
+            for received in self._ledger_events(upstream):
+                for wire in getattr(received, "events", ()):
+                    entry = read_entry(upstream, wire["notification_id"], wire)
+                    if entry is not None:
+                        yield entry
 
     def _consume(self, upstream: str, events: list[dict], tracking: Tracking) -> None:
         ledger = self.ledgers[upstream]

@@ -1,15 +1,16 @@
 """The facts projection: what the upstream services have said, as scoring needs it (the wire
-events upstream.py reads, kept and folded in order). Standard library only.
+events upstream.py reads, folded in order; kept in memory or read back from scoring's store).
+Standard library only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from services.kernel.contract.calendar import quarter_of
 from services.kernel.contract.ranking import LateReport
@@ -30,35 +31,44 @@ from services.scoring.upstream import (
     utc_iso,
 )
 
+# Reads the events applied, in notification order per service (History).
+History = Callable[[], Iterable[Entry]]
+VIEWS_KEPT = 2  # the facts as of a moment (a quarter's close), the latest asked for
+LATE_KEPT = 8  # lists of late reports, by (quarter, moment, positions)
+
 
 class Facts:
-    """What the upstream services have said, as scoring needs it.
+    """What the upstream services have said, as scoring needs it: the state folded from the
+    events applied, in notification order per service, and what a ranking asks of the events
+    themselves (when each quarter was first reported about, which reports came late, the facts
+    as they stood at a moment).
 
-    Keeps every applied event (reduced), keyed by (service, notification id): applying one
-    twice changes nothing, and the state is folded in notification order per service, so it
-    depends on which events were applied, never on the order they arrived in.
+    Where the events applied are kept decides the memory it takes:
+    - in memory (no `history`): every applied event (reduced), keyed by (service, notification
+      id), so applying one twice changes nothing and any order of arrival folds to the same
+      state; for an auditor's replay and the tests.
+    - in the service's store (`history` reads them back, in notification order per service):
+      scoring's ledgers hold them, so memory holds only the folded state and a few cached
+      answers (VIEWS_KEPT, LATE_KEPT), however long the log. The follower applies each
+      upstream's events once and in order; an event at or below the last one applied from its
+      service is taken as applied.
     """
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, int], Entry] = {}
-        self._state: State | None = None
+    def __init__(self, history: History | None = None) -> None:
+        self._kept: dict[tuple[str, int], Entry] | None = None if history else {}
+        self._history: History = history or self._kept_in_order
+        self._state = State()
+        self._refold = False  # an event came after a later one of its service was folded
+        self._last: dict[str, int] = {}  # per service, the last notification id folded
         self._latest: datetime | None = None  # the latest recorded_at applied
-        self._by_quarter: dict[str, list[Entry]] | None = None  # by business date
+        self._first: dict[date, datetime] = {}  # business day -> first report about it recorded
         self._summaries: dict[Counting, MilestoneSummary] = {}  # by what is counted
+        self._views: dict[datetime, Facts] = {}  # as_of answers
+        self._late: dict[tuple, list[Entry]] = {}  # late reports, by what was asked
 
-    @classmethod
-    def _of(cls, entries: Iterable[Entry]) -> Facts:
-        facts = cls()
-        for entry in entries:
-            facts._add(entry)
-        return facts
-
-    def _add(self, entry: Entry) -> None:
-        self._entries[(entry.service, entry.notification_id)] = entry
-        if self._latest is None or entry.recorded_at > self._latest:
-            self._latest = entry.recorded_at
-        self._state = self._by_quarter = None
-        self._summaries = {}
+    def _kept_in_order(self) -> Iterator[Entry]:
+        kept = cast(dict, self._kept)
+        return (kept[key] for key in sorted(kept))
 
     def apply(self, service: str, wire_event: Mapping[str, Any]) -> bool:
         """Takes in one wire event; True if it was new and scoring reads its type."""
@@ -67,7 +77,10 @@ class Facts:
             raise FactsError(
                 "notification_id", number, "whole_number", "a whole number", zh="须为整数"
             )
-        if (service, number) in self._entries:
+        if self._kept is None:
+            if number <= self._last.get(service, 0):
+                return False
+        elif (service, number) in self._kept:
             return False
         entry = read_entry(service, number, wire_event)
         if entry is None:
@@ -75,25 +88,53 @@ class Facts:
         self._add(entry)
         return True
 
+    def _add(self, entry: Entry) -> None:
+        service, number, recorded = entry.service, entry.notification_id, entry.recorded_at
+        if self._kept is not None:
+            self._kept[(service, number)] = entry
+        if number > self._last.get(service, 0):
+            self._last[service] = number
+            if not self._refold:
+                FOLDS[entry.type](self._state, entry)
+        else:  # in memory only: folded again, in order, when next read
+            self._refold = True
+        if self._latest is None or recorded > self._latest:
+            self._latest = recorded
+        first = self._first.get(entry.occurred_on)
+        if first is None or recorded < first:
+            self._first[entry.occurred_on] = recorded
+        if self._summaries:
+            self._summaries = {}
+        if self._views or self._late:
+            self._keep_answers(entry, quarter_of(entry.occurred_on))
+
+    def _keep_answers(self, entry: Entry, quarter: str) -> None:
+        """The cached answers, as the new entry changes them."""
+        for moment in [m for m in self._views if entry.recorded_at <= m]:
+            del self._views[moment]  # the facts as of then changed: asked again, made again
+        for (about, moment, after), late in self._late.items():
+            if about == quarter and _is_late(entry, moment, after):
+                late.append(entry)
+
     def as_of(self, recorded_by: datetime) -> Facts:
         """The facts as they stood at a moment: only events recorded by then."""
         moment = aware(recorded_by, "recorded_by")
         if self._latest is None or self._latest <= moment:
             return self  # nothing was recorded after the moment
-        return Facts._of(e for e in self._entries.values() if e.recorded_at <= moment)
-
-    def _about(self, quarter: str) -> list[Entry]:
-        """The reports whose business date is in the quarter."""
-        quarter_bounds(quarter)  # refuses a malformed quarter
-        if self._by_quarter is None:
-            self._by_quarter = {}
-            for entry in self._entries.values():
-                self._by_quarter.setdefault(quarter_of(entry.occurred_on), []).append(entry)
-        return self._by_quarter.get(quarter, [])
+        view = self._views.pop(moment, None)
+        if view is None:
+            view = Facts(lambda: (e for e in self._history() if e.recorded_at <= moment))
+            for entry in view._history():
+                view._add(entry)
+        self._views[moment] = view  # the latest asked for last
+        while len(self._views) > VIEWS_KEPT:
+            del self._views[next(iter(self._views))]
+        return view
 
     def first_recorded(self, quarter: str) -> datetime | None:
         """When the first report about the quarter (its business date in it) was recorded."""
-        return min((e.recorded_at for e in self._about(quarter)), default=None)
+        first, last = quarter_bounds(quarter)
+        return min((t for day, t in self._first.items() if first <= day <= last), default=None)
 
     def late(
         self,
@@ -104,17 +145,22 @@ class Facts:
         """Reports about the quarter recorded after the moment (or, with `after`, beyond an
         upstream position: after a publication): kept, never counted in its official
         ranking, listed with the 市州 they concern where known."""
+        quarter_bounds(quarter)  # refuses a malformed quarter
         moment = None if recorded_by is None else aware(recorded_by, "recorded_by")
-
-        def is_late(e: Entry) -> bool:
-            return (moment is not None and e.recorded_at > moment) or (
-                after is not None and e.notification_id > after.get(e.service, 0)
-            )
-
-        late = sorted(
-            (e for e in self._about(quarter) if is_late(e)),
-            key=lambda e: (e.recorded_at, e.service, e.notification_id),
-        )
+        positions = None if after is None else tuple(sorted(after.items()))
+        if not self._any_late(moment, after):
+            return []
+        key = (quarter, moment, positions)
+        late = self._late.pop(key, None)
+        if late is None:
+            late = [
+                e
+                for e in self._history()
+                if quarter_of(e.occurred_on) == quarter and _is_late(e, moment, positions)
+            ]
+        self._late[key] = late  # the latest asked for last
+        while len(self._late) > LATE_KEPT:
+            del self._late[next(iter(self._late))]
         return [
             {
                 "service": e.service,
@@ -125,8 +171,15 @@ class Facts:
                 "occurred_on": e.occurred_on.isoformat(),
                 "recorded_at": utc_iso(e.recorded_at),
             }
-            for e in late
+            for e in sorted(late, key=lambda e: (e.recorded_at, e.service, e.notification_id))
         ]
+
+    def _any_late(self, moment: datetime | None, after: Mapping[str, int] | None) -> bool:
+        """Whether anything applied could be late: recorded after the moment or beyond the
+        positions."""
+        if moment is not None and self._latest is not None and self._latest > moment:
+            return True
+        return after is not None and any(n > after.get(s, 0) for s, n in self._last.items())
 
     def _region_of(self, entry: Entry) -> str | None:
         state = self._folded()
@@ -201,12 +254,20 @@ class Facts:
         return None if found is None else found[0]
 
     def _folded(self) -> State:
-        if self._state is None:
-            state = State()
-            for key in sorted(self._entries):
-                FOLDS[self._entries[key].type](state, self._entries[key])
-            self._state = state
+        if self._refold:
+            self._state, self._refold = State(), False
+            for entry in self._history():
+                FOLDS[entry.type](self._state, entry)
         return self._state
+
+
+def _is_late(
+    entry: Entry, moment: datetime | None, after: tuple[tuple[str, int], ...] | None
+) -> bool:
+    """Recorded after the moment, or beyond the upstream positions `after` ((service, n)...)."""
+    if moment is not None and entry.recorded_at > moment:
+        return True
+    return after is not None and entry.notification_id > dict(after).get(entry.service, 0)
 
 
 @dataclass(frozen=True)
