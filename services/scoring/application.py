@@ -61,7 +61,7 @@ DEFAULT_POLICY_FILE = DATA_DIR / "policy-2020.yaml"
 # Earlier defaults, kept as they were: the rankings published under them rebuild as published.
 PAST_POLICIES_DIR = Path(__file__).parent / "policies"
 READ_PAGE = 2000  # notifications per read_wire call in a rebuild
-LEDGER_PAGE = 500  # ledger events (messages consumed) per read of scoring's own store
+LEDGER_PAGE = 20  # ledger events per read of scoring's store: each holds up to 1,000 wire events
 
 # pull(start, stop, limit) -> an upstream's wire message, or None past its end (read_wire).
 Read = Callable[[int, int | None, int], Mapping | None]
