@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 from concurrent import futures
-from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,7 +22,6 @@ from services.gateway.amqp_ingest import DEAD_SUFFIX, INGEST_QUEUE, AmqpIngest
 from services.gateway.auth import AmqpUsers, Authenticator
 from services.gateway.config import MAX_REQUEST_BYTES, Config
 from services.gateway.credentials import KeyStore
-from services.gateway.errors import UnknownMethod, abort
 from services.gateway.evidence import EvidenceServicer
 from services.gateway.fairshare import FairShare
 from services.gateway.ingest import Ingestor
@@ -34,6 +32,7 @@ from services.gateway.servicers import (
     OfficeServicer,
     QueryServicer,
 )
+from services.gateway.timing import CallTiming, UnknownMethods
 from services.gateway.tls import TlsSettingsError, listen
 from services.kernel.contract.errors import SettingInvalid
 from services.kernel.process.logs import configure_logging
@@ -47,7 +46,6 @@ log = logging.getLogger(__name__)
 SERVICES = tuple(service.full_name for service in pb.DESCRIPTOR.services_by_name.values())
 # Answers may be larger than requests: a province-wide listing, a page of a raw log.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-UNKNOWN_METHOD = "unknown"  # the one metrics label of every method the gateway does not serve
 SWITCH_INTERVAL = 0.0005  # seconds
 
 
@@ -75,8 +73,8 @@ def serve(
             ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
         ],
         interceptors=[
-            _UnknownMethods(metrics),
-            metrics.grpc_interceptor(),
+            UnknownMethods(metrics),
+            CallTiming(metrics),
             *auth.interceptors(fair_share),
         ],
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
@@ -100,29 +98,6 @@ def serve(
     server.start()
     log.info("gateway: gRPC on %s (port %d)", config.address, port)
     return server
-
-
-class _UnknownMethods(grpc.ServerInterceptor):
-    """A method the gateway does not serve is answered UNIMPLEMENTED and counted under one
-    label, so no caller can add series to the metrics by inventing names."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is not None:
-            return handler
-        unknown = UnknownMethod(handler_call_details.method)
-
-        def unimplemented(request: bytes, context: grpc.ServicerContext) -> None:
-            latency = self.metrics.latency.labels(
-                self.metrics.service, UNKNOWN_METHOD, "UNIMPLEMENTED"
-            )
-            latency.observe(0.0)  # answered at once
-            abort(context, unknown, grpc.StatusCode.UNIMPLEMENTED)
-
-        return grpc.unary_unary_rpc_method_handler(unimplemented)
 
 
 def main() -> None:

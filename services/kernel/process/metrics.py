@@ -5,11 +5,9 @@ deploy/README.md)."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
@@ -81,10 +79,6 @@ class Metrics:
         """`ingestor`, counting and logging the outcome of every report it answers."""
         return _CountingIngestor(ingestor, self)
 
-    def grpc_interceptor(self) -> grpc.ServerInterceptor:
-        """Times every unary gRPC call by method and status code."""
-        return _GrpcTiming(self)
-
 
 class Ingestor(Protocol):
     max_batch: int
@@ -107,36 +101,6 @@ class _CountingIngestor:
 
     def validate(self, raw_events: Sequence[Any]) -> list[dict]:
         return self._ingestor.validate(raw_events)  # a preview: nothing reported, nothing counted
-
-
-class _GrpcTiming(grpc.ServerInterceptor):
-    def __init__(self, metrics: Metrics):
-        self.metrics = metrics
-
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method, inner = handler_call_details.method, handler.unary_unary
-
-        def timed(request, context):
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                return inner(request, context)
-            except BaseException:
-                code = getattr(context.code(), "name", None) or "UNKNOWN"
-                raise
-            finally:
-                self.metrics.latency.labels(self.metrics.service, method, code).observe(
-                    time.perf_counter() - started
-                )
-
-        return grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
 
 
 class _Sampled:

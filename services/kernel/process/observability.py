@@ -7,7 +7,8 @@ explained in deploy/README.md.
 A nameko service gets all of it from one dependency, `Observability()` (this module), which also
 times every entrypoint and counts the outcome of every report its `ingest` RPC answers. The
 gateway builds a `Metrics` (metrics.py), wraps its ingestor with `Metrics.counting` and its gRPC
-server with `Metrics.grpc_interceptor`, and serves them with `probes.serve_http`. Logs: logs.py.
+server with `CallTiming` (services/gateway/timing.py), and serves them with
+`probes.serve_http`. Logs: logs.py.
 """
 
 from __future__ import annotations
