@@ -6,9 +6,9 @@
   before counted; when scoring has applied them, each service's resident memory is read from
   /proc. Value: the largest service's; baseline: the largest after the first batched load of
   the same run, so the ratio is what a million reports added.
-- `rebuild_events_per_s`: then the year's rankings are rebuilt from those stores, as
-  bench/rebuild.py does over its own generated log, beside the library's read-and-decode of
-  the same logs.
+- `rebuild_events_per_s`: then, once the machine is quiet (the services have sealed what the
+  load stored), the year's rankings are rebuilt from those stores, as bench/rebuild.py does
+  over its own generated log, beside the library's read-and-decode of the same logs.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ REPORTS = int(os.environ.get("BENCH_MILLION_REPORTS", "1000000"))
 LOAD = 50_000  # reports per generated quarter
 FIRST_SEED = 1000  # apart from the batched (11) and single (12) loads' seeds
 RSS_NAME = "service_rss_mib_after_1m_reports"
+QUIET = 0.10  # of the machine's CPU, over a second
 
 
 def rss_mib(pid: int) -> float:
@@ -43,6 +44,29 @@ def resident(system) -> dict[str, float]:
         for name, process in system.supervisor.processes.items()
         if process.poll() is None
     }
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """The machine's CPU time so far (/proc/stat): busy and all, in jiffies."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
+def quiesce(timeout: float = 600.0) -> float:
+    """Wait until the machine is quiet (under QUIET of its CPU busy for a second): the services
+    finish what follows a load (sealing and the Merkle trees of a million reports' events) before
+    the rebuild is timed beside them. The seconds waited."""
+    started = time.monotonic()
+    busy, total = _busy_jiffies()
+    while time.monotonic() - started < timeout:
+        time.sleep(1.0)
+        now_busy, now_total = _busy_jiffies()
+        share = (now_busy - busy) / max(now_total - total, 1)
+        busy, total = now_busy, now_total
+        if share < QUIET:
+            break
+    return time.monotonic() - started
 
 
 def load_up_to(system, already: int, send, wait_until_applied, senders: int, batch: int) -> int:
@@ -74,6 +98,8 @@ def run(system, already: int, after_first: dict[str, float], ingest) -> list[dic
     after = resident(system)
     largest, first_largest = max(after, key=after.get), max(after_first.values())
     rebuild.settle(system.dbname)
+    quiet = quiesce()
+    print(f"  the machine was quiet after {quiet:.0f}s", file=sys.stderr)
     rebuilt = rebuild.run(system.dbname, f", stored by the system from these {REPORTS:,} reports")
     return [
         {
