@@ -385,10 +385,7 @@ def _wire(mapping: Mapping, key: str, path: str, kind: Any) -> Any:
 
 def _wire_decimal(mapping: Mapping, key: str, path: str) -> Decimal:
     value = _wire(mapping, key, path, str)
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        number = Decimal("NaN")
+    number = _decimal(value)
     if not number.is_finite():
         raise FactsError(
             _at(path, key),
@@ -398,6 +395,14 @@ def _wire_decimal(mapping: Mapping, key: str, path: str) -> Decimal:
             zh='须为十进制字符串（如 "2.5"）',
         )
     return number
+
+
+@lru_cache(maxsize=4096)  # one object per amount as written: amounts of 亿元 repeat, to the cent
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal("NaN")
 
 
 def _code(payload: Mapping) -> str:
