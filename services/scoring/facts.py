@@ -26,10 +26,9 @@ from services.scoring.upstream import (
     ProjectFacts,
     State,
     TripFacts,
-    aware,
     read_entry,
-    utc_iso,
 )
+from services.scoring.wireform import aware, utc_iso
 
 # Reads the events applied, in notification order per service (History).
 History = Callable[[], Iterable[Entry]]

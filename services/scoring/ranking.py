@@ -65,8 +65,8 @@ from services.scoring.upstream import (
     STARTED,
     VERIFIED,
     Counting,
-    utc_iso,
 )
+from services.scoring.wireform import utc_iso
 
 _CENT = Decimal("0.01")
 _CONTEXT = Context(

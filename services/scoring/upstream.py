@@ -1,6 +1,6 @@
 """The upstream wire events scoring reads (registry's and tracking's), each type with the service
-that owns it, how it is read (checked for form: a FactsError names the field) and how it is
-folded into the facts' state (facts.py keeps the events and folds them in order).
+that owns it, how it is read (each field checked for form by wireform.py: a FactsError names
+it) and how it is folded into the facts' state (facts.py folds them in order).
 
 Immutable tuples rather than frozen dataclasses: a rebuild makes hundreds of thousands.
 Standard library only.
@@ -8,17 +8,16 @@ Standard library only.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from datetime import date, datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from services.kernel.contract.vocabulary import MILESTONE_TYPES
 from services.scoring.domain import FactsError
+from services.scoring.wireform import read_code, read_day, read_decimal, read_field, read_moment
 
 # Milestone kinds and statuses, as tracking reports them.
 REGISTERED = "registered"
@@ -200,32 +199,32 @@ def _fold_task(state: State, entry: Entry) -> None:
 
 
 def _read_proposed(payload: Mapping) -> dict:
-    investor = _wire(payload, "investor", "payload", Mapping)
+    investor = read_field(payload, "investor", "payload", Mapping)
     return {
-        "project_code": _code(payload),
-        "prefecture": sys.intern(_wire(payload, "prefecture", "payload", str)),
-        "total_investment": _wire_decimal(payload, "total_investment", "payload"),
-        "key_project": _wire(payload, "key_project", "payload", bool),
-        "fortune_global_500": _wire(investor, "fortune_global_500", "payload.investor", bool),
+        "project_code": read_code(payload, "project_code"),
+        "prefecture": read_code(payload, "prefecture"),
+        "total_investment": read_decimal(payload, "total_investment", "payload"),
+        "key_project": read_field(payload, "key_project", "payload", bool),
+        "fortune_global_500": read_field(investor, "fortune_global_500", "payload.investor", bool),
     }
 
 
 def _read_corrected(payload: Mapping) -> dict:
-    changes = _wire(payload, "changes", "payload", Mapping)
+    changes = read_field(payload, "changes", "payload", Mapping)
     investor = changes.get("investor")
     if investor is not None:
-        investor = _wire(changes, "investor", "payload.changes", Mapping)
+        investor = read_field(changes, "investor", "payload.changes", Mapping)
     return {
-        "project_code": _wire(payload, "project_code", "payload", str),
-        "prefecture": _wire(payload, "prefecture", "payload", str),
-        "key_project": _wire(payload, "key_project", "payload", bool),
+        "project_code": read_field(payload, "project_code", "payload", str),
+        "prefecture": read_field(payload, "prefecture", "payload", str),
+        "key_project": read_field(payload, "key_project", "payload", bool),
         "total_investment": (
-            _wire_decimal(changes, "total_investment", "payload.changes")
+            read_decimal(changes, "total_investment", "payload.changes")
             if "total_investment" in changes
             else None
         ),
         "fortune_global_500": (
-            _wire(investor, "fortune_global_500", "payload.changes.investor", bool)
+            read_field(investor, "fortune_global_500", "payload.changes.investor", bool)
             if investor is not None
             else None
         ),
@@ -233,24 +232,24 @@ def _read_corrected(payload: Mapping) -> dict:
 
 
 def _read_withdrawn(payload: Mapping) -> dict:
-    return {"project_code": _wire(payload, "project_code", "payload", str)}
+    return {"project_code": read_field(payload, "project_code", "payload", str)}
 
 
 def _read_appointed(payload: Mapping) -> dict:
     return {
-        "leader_id": _wire(payload, "leader_id", "payload", str),
-        "unit": _wire(payload, "unit", "payload", str),
-        "role": _wire(payload, "role", "payload", str),
-        "prefecture": _wire(payload, "prefecture", "payload", str | None),
+        "leader_id": read_field(payload, "leader_id", "payload", str),
+        "unit": read_field(payload, "unit", "payload", str),
+        "role": read_field(payload, "role", "payload", str),
+        "prefecture": read_field(payload, "prefecture", "payload", str | None),
     }
 
 
 def _milestone_reader(kind: str):
     def read(payload: Mapping) -> dict:
-        amount = _wire_decimal(payload, "amount", "payload") if kind == CAPITAL else None
+        amount = read_decimal(payload, "amount", "payload") if kind == CAPITAL else None
         return {
             "kind": kind,
-            "project_code": _code(payload),
+            "project_code": read_code(payload, "project_code"),
             "amount": amount,
         }
 
@@ -262,34 +261,34 @@ _REPORT = "report_event_id"  # what a check of a trip or themed event names
 
 def _check_reader(status: str, subject: str = "milestone_event_id"):
     def read(payload: Mapping) -> dict:
-        data = {"status": status, subject: _wire(payload, subject, "payload", str)}
+        data = {"status": status, subject: read_field(payload, subject, "payload", str)}
         if "level" in payload or subject == _REPORT:  # checks before levels were the office's
-            data["level"] = _wire(payload, "level", "payload", str)
+            data["level"] = read_field(payload, "level", "payload", str)
         return data
 
     return read
 
 
 def _read_trip(payload: Mapping) -> dict:
-    returned_on = _wire(payload, "returned_on", "payload", str)
+    returned_on = read_field(payload, "returned_on", "payload", str)
     return {
-        "leader_id": _wire(payload, "leader_id", "payload", str),
-        "returned_on": _wire_date(returned_on, "payload.returned_on"),
+        "leader_id": read_field(payload, "leader_id", "payload", str),
+        "returned_on": read_day(returned_on, "payload.returned_on"),
     }
 
 
 def _read_target(payload: Mapping) -> dict:
     quarterly = payload.get("quarterly")
     return {
-        "unit": _wire(payload, "unit", "payload", str),
-        "year": _wire(payload, "year", "payload", str),
-        "indicator": _wire(payload, "indicator", "payload", str),
-        "yearly": _wire_decimal(payload, "yearly", "payload"),
+        "unit": read_field(payload, "unit", "payload", str),
+        "year": read_field(payload, "year", "payload", str),
+        "indicator": read_field(payload, "indicator", "payload", str),
+        "yearly": read_decimal(payload, "yearly", "payload"),
         "quarterly": None
         if quarterly is None
         else tuple(
-            _wire_decimal({"q": q}, "q", "payload.quarterly")
-            for q in _wire(payload, "quarterly", "payload", list)
+            read_decimal({"q": q}, "q", "payload.quarterly")
+            for q in read_field(payload, "quarterly", "payload", list)
         ),
     }
 
@@ -304,8 +303,8 @@ def _fold_target(state: State, entry: Entry) -> None:
 
 def _read_task(payload: Mapping) -> dict:
     return {
-        "task_id": _wire(payload, "task_id", "payload", str),
-        "unit": _wire(payload, "unit", "payload", str),
+        "task_id": read_field(payload, "task_id", "payload", str),
+        "unit": read_field(payload, "unit", "payload", str),
     }
 
 
@@ -357,7 +356,7 @@ def read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> Entr
         )
     payload = wire_event.get("payload")
     if payload.__class__ is not dict:
-        payload = _wire(wire_event, "payload", "", Mapping)
+        payload = read_field(wire_event, "payload", "", Mapping)
     data = read(payload)
     if kind in _SENT_BY_UNITS:
         data["from_county"] = str(wire_event.get("source", "")).startswith("county:")
@@ -365,85 +364,8 @@ def read_entry(service: str, number: int, wire_event: Mapping[str, Any]) -> Entr
         service,
         number,
         kind,
-        _wire(wire_event, "event_id", "", str),
-        _wire_date(_wire(wire_event, "occurred_on", "", str), "occurred_on"),
-        _wire_moment(_wire(wire_event, "recorded_at", "", str), "recorded_at"),
+        read_field(wire_event, "event_id", "", str),
+        read_day(read_field(wire_event, "occurred_on", "", str), "occurred_on"),
+        read_moment(read_field(wire_event, "recorded_at", "", str), "recorded_at"),
         MappingProxyType(data),
     )
-
-
-def _wire(mapping: Mapping, key: str, path: str, kind: Any) -> Any:
-    value = mapping.get(key)
-    if value.__class__ is kind:  # the common case, checked first
-        return value
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise FactsError(
-            _at(path, key), value, "wire_form", f"expected {kind}", zh=f"形式不符，应为 {kind}"
-        )
-    return value
-
-
-def _wire_decimal(mapping: Mapping, key: str, path: str) -> Decimal:
-    value = _wire(mapping, key, path, str)
-    number = _decimal(value)
-    if not number.is_finite():
-        raise FactsError(
-            _at(path, key),
-            value,
-            "decimal_string",
-            'a decimal string, "2.5"',
-            zh='须为十进制字符串（如 "2.5"）',
-        )
-    return number
-
-
-@lru_cache(maxsize=4096)  # one object per amount as written: amounts of 亿元 repeat, to the cent
-def _decimal(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return Decimal("NaN")
-
-
-def _code(payload: Mapping) -> str:
-    """A project's code, one string however many milestones name it (the facts keep them)."""
-    return sys.intern(_wire(payload, "project_code", "payload", str))
-
-
-@lru_cache(maxsize=4096)  # one object per day, however many reports fall on it
-def _wire_date(value: str, path: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FactsError(path, value, "iso_date", "YYYY-MM-DD", zh="日期须为 YYYY-MM-DD") from None
-
-
-def _wire_moment(value: str, path: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise FactsError(
-            path,
-            value,
-            "iso_datetime",
-            "an ISO date and time in UTC",
-            zh="须为 ISO 格式的 UTC 时刻",
-        ) from None
-    return aware(moment, path)
-
-
-def aware(moment: datetime, path: str) -> datetime:
-    if moment.tzinfo is None:
-        raise FactsError(
-            path, moment.isoformat(), "aware_datetime", "needs a UTC offset", zh="时刻须带 UTC 偏移"
-        )
-    return moment
-
-
-def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def utc_iso(moment: datetime) -> str:
-    """An aware moment as ISO text in UTC, as a ranking shows it."""
-    return aware(moment, "recorded_by").astimezone(UTC).isoformat()
