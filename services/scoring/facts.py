@@ -112,7 +112,7 @@ class Facts:
         for moment in [m for m in self._views if entry.recorded_at <= m]:
             del self._views[moment]  # the facts as of then changed: asked again, made again
         for (about, moment, after), late in self._late.items():
-            if about == quarter and _is_late(entry, moment, after):
+            if about == quarter and _is_late(entry, moment, None if after is None else dict(after)):
                 late.append(entry)
 
     def as_of(self, recorded_by: datetime) -> Facts:
@@ -120,15 +120,14 @@ class Facts:
         moment = aware(recorded_by, "recorded_by")
         if self._latest is None or self._latest <= moment:
             return self  # nothing was recorded after the moment
-        view = self._views.pop(moment, None)
-        if view is None:
+
+        def made() -> Facts:
             view = Facts(lambda: (e for e in self._history() if e.recorded_at <= moment))
             for entry in view._history():
                 view._add(entry)
-        self._views[moment] = view  # the latest asked for last
-        while len(self._views) > VIEWS_KEPT:
-            del self._views[next(iter(self._views))]
-        return view
+            return view
+
+        return _remembered(self._views, moment, made, VIEWS_KEPT)
 
     def first_recorded(self, quarter: str) -> datetime | None:
         """When the first report about the quarter (its business date in it) was recorded."""
@@ -149,17 +148,16 @@ class Facts:
         positions = None if after is None else tuple(sorted(after.items()))
         if not self._any_late(moment, after):
             return []
-        key = (quarter, moment, positions)
-        late = self._late.pop(key, None)
-        if late is None:
-            late = [
+        late = _remembered(
+            self._late,
+            (quarter, moment, positions),
+            lambda: [
                 e
                 for e in self._history()
-                if quarter_of(e.occurred_on) == quarter and _is_late(e, moment, positions)
-            ]
-        self._late[key] = late  # the latest asked for last
-        while len(self._late) > LATE_KEPT:
-            del self._late[next(iter(self._late))]
+                if quarter_of(e.occurred_on) == quarter and _is_late(e, moment, after)
+            ],
+            LATE_KEPT,
+        )
         return [
             {
                 "service": e.service,
@@ -260,13 +258,22 @@ class Facts:
         return self._state
 
 
-def _is_late(
-    entry: Entry, moment: datetime | None, after: tuple[tuple[str, int], ...] | None
-) -> bool:
-    """Recorded after the moment, or beyond the upstream positions `after` ((service, n)...)."""
+def _is_late(entry: Entry, moment: datetime | None, after: Mapping[str, int] | None) -> bool:
+    """Recorded after the moment, or beyond the upstream positions `after`."""
     if moment is not None and entry.recorded_at > moment:
         return True
-    return after is not None and entry.notification_id > dict(after).get(entry.service, 0)
+    return after is not None and entry.notification_id > after.get(entry.service, 0)
+
+
+def _remembered(cache: dict, key: Any, make: Callable[[], Any], kept: int) -> Any:
+    """`cache[key]`, made if missing; the latest asked for are kept, `kept` of them."""
+    value = cache.pop(key, None)
+    if value is None:
+        value = make()
+    cache[key] = value
+    while len(cache) > kept:
+        del cache[next(iter(cache))]
+    return value
 
 
 @dataclass(frozen=True)
