@@ -10,6 +10,7 @@ import uuid
 import pytest
 from kombu import Connection, Queue
 
+from services.kernel.bus import relay as outbox
 from services.kernel.bus.relay import OutboxRelay, events_exchange
 from services.kernel.contract.report import validate_report
 from services.kernel.store.environment import store_env
@@ -168,6 +169,51 @@ def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_st
             bodies.append(json.loads(message.body))
     assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4), (5, 6)]
     assert [e["payload"]["project_code"] for b in bodies for e in b["events"]] == ["A", "B", "C"]
+    first.close()
+    second.close()
+
+
+@pytest.mark.postgres
+def test_the_relay_stores_its_position_when_idle_and_a_crash_publishes_again_only_what_it_had_not(
+    postgres_env, amqp_uri, monkeypatch
+):
+    """While publishing, the position is stored at most once every SAVE_SECONDS; `flush` (the
+    relay idle) stores it. A replica that dies before that leaves its last range to the next
+    lease holder, which publishes it again (its consumers skip what they applied), and
+    nothing before it."""
+    monkeypatch.setattr(outbox, "SAVE_SECONDS", 3600.0)  # nothing comes due during the test
+    first = RegistryApplication(store_env("registry", postgres_env))
+    second = RegistryApplication(store_env("registry", postgres_env))
+    scoring = ScoringApplication(store_env("scoring", {}))
+    with Connection(amqp_uri) as connection:
+        queue = Queue("test.registry", exchange=events_exchange, routing_key="registry")
+        queue(connection.channel()).declare()
+        relays = [OutboxRelay(app, "registry", amqp_uri) for app in (first, second)]
+
+        first.ingest([validate_report(proposal("A"))])
+        assert relays[0].pump() == 2
+        assert (relays[0].position(), relays[0].stored_position()) == (2, 0)
+        assert relays[0].backlog() == 0  # published is not waiting, stored or not
+        relays[0].flush()
+        assert relays[0].stored_position() == 2
+
+        first.ingest([validate_report(proposal("B", "420602"))])
+        assert relays[0].pump() == 2
+        assert relays[0].stored_position() == 2
+        relays[0].close()
+        relays[0].lease.release()  # its replica dies: no flush, no stop
+        assert relays[1].pump() == 2  # B again, from the stored position
+        relays[1].stop()
+        assert relays[1].stored_position() == 4
+
+        bodies = []
+        while (message := queue(connection.channel()).get(no_ack=True)) is not None:
+            bodies.append(json.loads(message.body))
+    assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4), (3, 4)]
+    for body in bodies:
+        scoring.follower.receive(body, first.read_wire)
+    assert sorted(scoring.facts.projects) == ["A", "B"]
+    assert scoring.ranking("2020Q3")["as_of"]["registry"] == 4
     first.close()
     second.close()
 

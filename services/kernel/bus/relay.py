@@ -4,11 +4,17 @@ Nothing is dispatched "after commit" by the code that saved it: a process could 
 two. Instead the relay reads the notification log from its saved position, publishes one message
 per batch with publisher confirms, and only then advances the position. A crash between publish
 and advance publishes that batch again, which consumers absorb (they track positions).
+
+The position advances in memory at once, and is stored at most once every `SAVE_SECONDS` while
+messages keep coming, then as soon as the relay is idle (`flush`) or stops: under a stream of
+small commits each message would otherwise cost a transaction of its own. What a crash or a
+lost lease can publish again is bounded by that second, and absorbed as above.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from eventsourcing.persistence import Tracking
 from kombu import Connection, Producer
@@ -24,6 +30,9 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 HELD_BACK = 10_000  # ids of nothing public after which the position is saved unpublished
+SAVE_SECONDS = 1.0  # at most this long between saves of the position while publishing
+
+
 class OutboxRelay:
     def __init__(
         self, app: ServiceApplication, service: str, amqp_uri: str, batch_size: int = 1000
@@ -39,6 +48,8 @@ class OutboxRelay:
         # (lease term, position): only the lease holder saves the position, so while it holds
         # the lease the one it saved last is the stored one; read again on taking it.
         self._position: tuple[int, int] | None = None
+        self._unsaved = False  # `_position` was advanced past the stored one
+        self._saved_at = time.monotonic()
 
     def stored_position(self) -> int:
         return self.app.process_recorder.max_tracking_id(OUTBOX) or 0
@@ -55,13 +66,33 @@ class OutboxRelay:
             self._position = None  # it may have committed, or another replica saved it
             raise
         self._position = (self.lease.term, position)
+        self._unsaved = False
+        self._saved_at = time.monotonic()
+
+    def _advance(self, position: int) -> None:
+        """Publishing reached `position`: remembered now, stored when it is due."""
+        self._position = (self.lease.term, position)
+        self._unsaved = True
+        if time.monotonic() - self._saved_at >= SAVE_SECONDS:
+            self._save_position(position)
+
+    def flush(self) -> None:
+        """Store the position published up to, if it is not yet (the relay is idle or stops)."""
+        if self._unsaved and self._position is not None and self.lease.held():
+            if self._position[0] == self.lease.term:
+                self._save_position(self._position[1])
+            else:
+                self._unsaved = False  # the lease was lost meanwhile: the holder's is stored
 
     def backlog(self) -> int:
-        done = max(self.stored_position(), self._passed)  # a range held back is not waiting
+        published = self._position[1] if self._position is not None else 0
+        # a range held back is not waiting, nor one published and not yet stored
+        done = max(self.stored_position(), self._passed, published)
         return max((self.app.process_recorder.max_notification_id() or 0) - done, 0)
 
     def pump(self) -> int:
-        """Publish the next batch; return how many notification ids it covered (0: none new).
+        """Publish the next batch; return how many notification ids it covered (0: none new;
+        fewer than `batch_size`: none were left when it read).
 
         A range holding nothing public (scoring's ledger entries, receipts alone) is not
         published: the next message claims it too, from the saved position on, so consumers
@@ -82,7 +113,7 @@ class OutboxRelay:
             return body["last"] - start + 1
         body["first"] = position + 1
         self._publish(body)
-        self._save_position(body["last"])
+        self._advance(body["last"])
         self._passed = body["last"]
         return body["last"] - start + 1
 
@@ -117,6 +148,10 @@ class OutboxRelay:
         self._connection = self._producer = None
 
     def stop(self) -> None:
-        """Close everything, and let another replica's relay take over."""
+        """Store the position, close everything, and let another replica's relay take over."""
+        try:
+            self.flush()
+        except Exception:  # the next holder publishes that range again; consumers absorb it
+            log.warning("%s: the relay's position could not be stored at stop", self.service)
         self.close()
         self.lease.release()

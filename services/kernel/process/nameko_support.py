@@ -97,15 +97,21 @@ class ApplicationProvider(DependencyProvider):
             self._threads.append(spawn(self._run_sealer))
 
     def _run_relay(self) -> None:
-        assert self.relay is not None
+        """Publish while reads come back full; then wait for the next save (the wake is cleared
+        before reading, so a save during the read is never missed), and when none comes within
+        RELAY_IDLE_SECONDS store the position published up to (relay.py)."""
+        relay = self.relay
+        assert relay is not None
         while not self._stopping:
             self._wake.clear()
             try:
-                while not self._stopping and self.relay.pump():
+                while not self._stopping and relay.pump() >= relay.batch_size:
                     pass
+                if not self._wake.wait(RELAY_IDLE_SECONDS):
+                    relay.flush()
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.relay_as)
-            self._wake.wait(RELAY_IDLE_SECONDS)
+                self._wake.wait(RELAY_IDLE_SECONDS)
 
     def _run_sealer(self) -> None:
         assert self.sealer is not None
