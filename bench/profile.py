@@ -58,9 +58,9 @@ def summarise(collapsed: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-def record(py_spy: str, pid: int, output: Path) -> list[str]:
+def record(py_spy: str, pid: int, output: Path, gil: bool = False) -> list[str]:
     options = ["--format", "raw", "--rate", "200", "--nonblocking", "--output", str(output)]
-    return [py_spy, "record", "--pid", str(pid), *options]
+    return [py_spy, "record", "--pid", str(pid), *options, *(["--gil"] if gil else [])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,14 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--single", type=int, metavar="SENDERS", help="one report per call from SENDERS senders"
     )
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="only samples holding the GIL: Python's own CPU time, not a green thread's wait",
+    )
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     OUT.mkdir(parents=True, exist_ok=True)
     reports = generate_load(args.reports, seed=13)
+    gil = args.gil
     with running_system(GATEWAY_FAIR_SHARE="0") as system:  # as bench/ingest.py: no key limit
         recorders = {
             name: subprocess.Popen(
-                record(py_spy, system.supervisor.processes[name].pid, OUT / f"{name}.txt"),
+                record(py_spy, system.supervisor.processes[name].pid, OUT / f"{name}.txt", gil),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

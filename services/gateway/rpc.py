@@ -38,7 +38,7 @@ class NamekoRpc:
     """One `ClusterRpcProxy` per calling thread, opened on first use, closed by `close()`."""
 
     def __init__(self, amqp_uri: str, timeout: float):
-        self._config = broker.nameko_config({"AMQP_URI": amqp_uri})
+        self._config = broker.nameko_config({"AMQP_URI": broker.named_transport(amqp_uri)})
         self._timeout = timeout
         self._local = threading.local()
         self._open: set[ClusterRpcProxy] = set()
