@@ -1,12 +1,20 @@
-"""The PostgreSQL recorder the services use: the library's, inserting events as four arrays.
+"""The PostgreSQL recorder the services use: the library's, with each save one statement.
 
-The library inserts a batch as one array of a composite type (`stored_event_uuid[]`), which
-psycopg writes in Python value by value, in text: for a batch of reports that was a fifth of
-tracking's time. The same rows as four plain arrays (ids, versions, topics, states) are written
-by psycopg's C dumpers, in binary: 4.4 ms of CPU per 1,000 events instead of 34 here.
-store.store_env names it as eventsourcing's PROCESS_RECORDER_TOPIC. Everything else (the table
-lock that keeps notification ids in commit order, the notify channel, the ids returned) is the
-library's.
+The library saves in a pipelined transaction of six statements (begin, the upstream's position,
+`SET LOCAL lock_timeout`, the table lock that keeps notification ids in commit order, the
+notify, the insert, commit), each of which psycopg sends, syncs and reads back in Python. Here
+a save is one call of a function made with the tables (`RECORD_FUNCTION`), which does the same
+in the same order inside the one transaction the statement is: a consumer's message with its
+position cost 1.07 ms of the service's CPU before and 0.73 after, a call of ten reports 4.7 and
+3.1 ms. A position not beyond the stored one is refused as the library refuses it
+(IntegrityError), and nothing of the save is stored.
+
+The events go as four plain arrays (ids, versions, topics, states), which psycopg's C dumpers
+write in binary: the library's one array of a composite type (`stored_event_uuid[]`) is
+written in Python value by value, in text (34 ms of CPU per 1,000 events instead of 4.4).
+A store whose tables were made before the function existed (its owner made them, services
+create nothing: roles.py) is saved to with the library's statements until its owner makes
+them again. store.store_env names this class as eventsourcing's PROCESS_RECORDER_TOPIC.
 
 It also reads the positions reached in several upstreams' logs in one round trip
 (`max_tracking_ids`): a consumer compares them before every message it applies.
@@ -14,18 +22,82 @@ It also reads the positions reached in several upstreams' logs in one round trip
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+import psycopg
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
+
+log = logging.getLogger(__name__)
+
+
+RECORD_FUNCTION = """
+CREATE OR REPLACE FUNCTION {record}(
+    ids {id_type}[], versions bigint[], topics text[], states bytea[],
+    upstream text, reached bigint
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+    IF upstream IS NOT NULL THEN
+        INSERT INTO {tracking} AS t (application_name, notification_id)
+        VALUES (upstream, reached)
+        ON CONFLICT (application_name) DO UPDATE SET notification_id = reached
+        WHERE t.notification_id < reached;
+        IF NOT FOUND THEN
+            RAISE unique_violation USING MESSAGE = format(
+                'position %s in %s is recorded already', reached, upstream);
+        END IF;
+    END IF;
+    IF cardinality(ids) > 0 THEN
+        SET LOCAL lock_timeout = '{lock_timeout}s';
+        LOCK TABLE {events} IN EXCLUSIVE MODE;
+        NOTIFY {channel};
+        RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state)
+            SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id;
+    END IF;
+END
+$$
+"""
+
+
+def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list, list, list, list]:
+    """The events as the four arrays both inserts take."""
+    return (
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    )
 
 
 class ArrayInsertProcessRecorder(PostgresProcessRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        record = Identifier(self.datastore.schema, f"zs_record_{self.events_table_name}")
+        self.sql_create_statements.append(
+            SQL(RECORD_FUNCTION).format(
+                record=record,
+                events=Identifier(self.datastore.schema, self.events_table_name),
+                tracking=Identifier(self.datastore.schema, self.tracking_table_name),
+                channel=Identifier(self.channel_name),
+                lock_timeout=self.datastore.lock_timeout,
+                id_type=SQL(self.datastore.originator_id_type),
+            )
+        )
+        self.record_statement = SQL(
+            "SELECT * FROM {}(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[], "
+            "%s::text, %s::bigint) AS recorded(notification_id)"
+        ).format(record, id_type=SQL(self.datastore.originator_id_type))
+        self._with_function = True  # until the store turns out to have none
         self.insert_events_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
@@ -36,20 +108,46 @@ class ArrayInsertProcessRecorder(PostgresProcessRecorder):
             id_type=SQL(self.datastore.originator_id_type),
         )
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if self._with_function:
+            try:
+                return self._record(stored_events, kwargs.get("tracking"))
+            except ProgrammingError as error:
+                if not isinstance(error.__cause__, psycopg.errors.UndefinedFunction):
+                    raise
+                log.warning(
+                    "%s has no recording function (its tables were made by an older release);"
+                    " saving with the library's statements until its owner makes them again",
+                    self.datastore.schema,
+                )
+                self._with_function = False
+        return super().insert_events(stored_events, **kwargs)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _record(
+        self, stored_events: Sequence[StoredEvent], tracking: Tracking | None
+    ) -> list[int]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self.record_statement,
+                (
+                    *_columns(stored_events),
+                    tracking.application_name if tracking else None,
+                    tracking.notification_id if tracking else None,
+                ),
+                prepare=True,
+            )
+            return [row["notification_id"] for row in curs.fetchall()]
+
     def _insert_stored_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any
     ) -> None:
+        """The library's statements' insert (a store without the function), as four arrays."""
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(
-            self.insert_events_statement,
-            (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
+        curs.execute(self.insert_events_statement, _columns(stored_events))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def max_tracking_ids(self, application_names: Sequence[str]) -> dict[str, int | None]:
