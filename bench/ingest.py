@@ -18,7 +18,6 @@ aggregates' events in batches of the same size (what the store alone can take).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -41,6 +40,7 @@ from psycopg import sql
 
 import services.registry.domain  # their event classes name the public topics
 import services.tracking.domain  # noqa: F401
+from bench import ab as bench_ab
 from bench import million
 from bench.pg import PG, pg_env
 from services.kernel.store.logread import public_topics
@@ -314,26 +314,26 @@ def baseline_batched_saves(dbname: str, total: int) -> float:
     return (total // BATCH) * BATCH / elapsed
 
 
-def against_previous(rate: float, library: float, where: str) -> dict:
-    """With BENCH_AB_RESULTS (the results.json another checkout's `make bench NAME=ingest`
-    wrote minutes before, on this machine) and BENCH_AB_COMMIT (that checkout's commit): the
-    single figure's baseline is that run's, as issue 19 asks; the library's stays beside it."""
-    path = os.environ.get("BENCH_AB_RESULTS")
-    if not path:
+def against_earlier(library: float, where: str) -> dict:
+    """With BENCH_AB_TREE (a checkout of an earlier commit, bench/ab.py): the single figure's
+    baseline and ratio are the interleaved A/B's, as issue 19 asks; the library's stays
+    beside it."""
+    tree = os.environ.get("BENCH_AB_TREE")
+    if not tree:
         return {}
-    entries = {e["name"]: e for e in json.loads(Path(path).read_text())}
-    previous = entries["ingest_single_events_per_s"]
-    commit = os.environ.get("BENCH_AB_COMMIT", "unnamed")
+    ab = bench_ab.interleaved(Path(tree), Path(__file__).resolve().parents[1])
     return {
-        "baseline": previous["value"],
-        "ratio": round(rate / previous["value"], 3),
-        "baseline_commit": commit,
-        "baseline_when": previous["when"],
+        "baseline": ab["earlier"],
+        "ratio": ab["ratio"],
+        "baseline_commit": ab["commit"],
+        "ab_rounds": ab["rounds"],
+        "ab_current_median": ab["current"],
         "baseline_library_batched_save_per_s": round(library, 1),
-        "ratio_to_library": round(rate / library, 4),
         "detail": f"{SINGLE_REPORTS} reports, one per gRPC call, from {SINGLE_SENDERS} senders "
-        f"of the 市州 and {SINGLE_SENDERS // 3} of the office's checks; {where}; baseline: the "
-        f"same load on commit {commit}, measured at {previous['when']} on this machine",
+        f"of the 市州 and {SINGLE_SENDERS // 3} of the office's checks; {where}; baseline and "
+        f"ratio: commit {ab['commit']} and this one running side by side, {bench_ab.REPORTS} "
+        f"such reports to each in turn, {len(ab['rounds'])} rounds (bench/ab.py): the medians "
+        "of their rates and of the rounds' ratios",
     }
 
 
@@ -379,7 +379,7 @@ def run() -> list[dict]:
             f"concurrent senders of the 市州 (each sending the reports about its own projects "
             f"and leaders in order) and {SINGLE_SENDERS // 3} of the office's checks, until "
             f"the last was answered; {where}; baseline: {base}",
-            **against_previous(single["rate"], baseline, where),
+            **against_earlier(baseline, where),
         },
         {
             "name": "ingest_to_ranking_p99_ms",
