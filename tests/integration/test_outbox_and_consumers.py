@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from kombu import Connection, Queue
@@ -139,83 +141,93 @@ def test_catching_up_with_a_slow_upstream_does_not_hold_up_live_messages(tmp_pat
     assert sorted(scoring.facts.projects) == ["LIVE", "PULLED"]
 
 
-@pytest.mark.postgres
-def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_stops(
-    postgres_env, amqp_uri
-):
-    """Two replicas of registry share a PostgreSQL schema: one relay holds the lease and
-    publishes each event once; when its replica stops, the other's publishes what follows, and
-    a relay taking the lease back goes on from where the other stopped."""
-    first = RegistryApplication(store_env("registry", postgres_env))
-    second = RegistryApplication(store_env("registry", postgres_env))
+@dataclass
+class Replicas:
+    """Two replicas of registry sharing a PostgreSQL schema, each with its relay, and what
+    they published (a queue bound to registry's messages)."""
+
+    apps: tuple[RegistryApplication, RegistryApplication]
+    relays: list[OutboxRelay]
+    published: Callable[[], list[dict]]
+
+
+@pytest.fixture
+def replicas(postgres_env, amqp_uri) -> Iterator[Replicas]:
+    apps = (
+        RegistryApplication(store_env("registry", postgres_env)),
+        RegistryApplication(store_env("registry", postgres_env)),
+    )
     with Connection(amqp_uri) as connection:
         queue = Queue("test.registry", exchange=events_exchange, routing_key="registry")
         queue(connection.channel()).declare()
-        relays = [OutboxRelay(app, "registry", amqp_uri) for app in (first, second)]
 
-        first.ingest([validate_report(proposal("A"))])
-        assert relays[0].pump() == 2
-        assert relays[1].pump() == 0  # the first holds the lease
-        relays[0].stop()  # its replica shuts down
-        second.ingest([validate_report(proposal("B"))])
-        assert relays[1].pump() == 2
-        relays[1].stop()
-        first.ingest([validate_report(proposal("C"))])
-        assert relays[0].pump() == 2  # the lease again, and the position the other saved
-        relays[0].stop()
+        def published() -> list[dict]:
+            bodies = []
+            while (message := queue(connection.channel()).get(no_ack=True)) is not None:
+                bodies.append(json.loads(message.body))
+            return bodies
 
-        bodies = []
-        while (message := queue(connection.channel()).get(no_ack=True)) is not None:
-            bodies.append(json.loads(message.body))
+        yield Replicas(apps, [OutboxRelay(app, "registry", amqp_uri) for app in apps], published)
+    for app in apps:
+        app.close()
+
+
+@pytest.mark.postgres
+def test_of_two_replicas_one_relay_publishes_and_the_other_takes_over_when_it_stops(replicas):
+    """Two replicas of registry share a PostgreSQL schema: one relay holds the lease and
+    publishes each event once; when its replica stops, the other's publishes what follows, and
+    a relay taking the lease back goes on from where the other stopped."""
+    (first, second), relays = replicas.apps, replicas.relays
+    first.ingest([validate_report(proposal("A"))])
+    assert relays[0].pump() == 2
+    assert relays[1].pump() == 0  # the first holds the lease
+    relays[0].stop()  # its replica shuts down
+    second.ingest([validate_report(proposal("B"))])
+    assert relays[1].pump() == 2
+    relays[1].stop()
+    first.ingest([validate_report(proposal("C"))])
+    assert relays[0].pump() == 2  # the lease again, and the position the other saved
+    relays[0].stop()
+
+    bodies = replicas.published()
     assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4), (5, 6)]
     assert [e["payload"]["project_code"] for b in bodies for e in b["events"]] == ["A", "B", "C"]
-    first.close()
-    second.close()
 
 
 @pytest.mark.postgres
 def test_the_relay_stores_its_position_when_idle_and_a_crash_publishes_again_only_what_it_had_not(
-    postgres_env, amqp_uri, monkeypatch
+    replicas, monkeypatch
 ):
     """While publishing, the position is stored at most once every SAVE_SECONDS; `flush` (the
     relay idle) stores it. A replica that dies before that leaves its last range to the next
     lease holder, which publishes it again (its consumers skip what they applied), and
     nothing before it."""
     monkeypatch.setattr(outbox, "SAVE_SECONDS", 3600.0)  # nothing comes due during the test
-    first = RegistryApplication(store_env("registry", postgres_env))
-    second = RegistryApplication(store_env("registry", postgres_env))
+    (first, _), relays = replicas.apps, replicas.relays
     scoring = ScoringApplication(store_env("scoring", {}))
-    with Connection(amqp_uri) as connection:
-        queue = Queue("test.registry", exchange=events_exchange, routing_key="registry")
-        queue(connection.channel()).declare()
-        relays = [OutboxRelay(app, "registry", amqp_uri) for app in (first, second)]
 
-        first.ingest([validate_report(proposal("A"))])
-        assert relays[0].pump() == 2
-        assert (relays[0].position(), relays[0].stored_position()) == (2, 0)
-        assert relays[0].backlog() == 0  # published is not waiting, stored or not
-        relays[0].flush()
-        assert relays[0].stored_position() == 2
+    first.ingest([validate_report(proposal("A"))])
+    assert relays[0].pump() == 2
+    assert (relays[0].position(), relays[0].stored_position()) == (2, 0)
+    assert relays[0].backlog() == 0  # published is not waiting, stored or not
+    relays[0].flush()
+    assert relays[0].stored_position() == 2
 
-        first.ingest([validate_report(proposal("B", "420602"))])
-        assert relays[0].pump() == 2
-        assert relays[0].stored_position() == 2
-        relays[0].close()
-        relays[0].lease.release()  # its replica dies: no flush, no stop
-        assert relays[1].pump() == 2  # B again, from the stored position
-        relays[1].stop()
-        assert relays[1].stored_position() == 4
+    first.ingest([validate_report(proposal("B", "420602"))])
+    assert relays[0].pump() == 2
+    assert relays[0].stored_position() == 2
+    relays[0].close()
+    relays[0].lease.release()  # its replica dies: no flush, no stop
+    assert relays[1].pump() == 2  # B again, from the stored position
+    relays[1].stop()
+    assert relays[1].stored_position() == 4
 
-        bodies = []
-        while (message := queue(connection.channel()).get(no_ack=True)) is not None:
-            bodies.append(json.loads(message.body))
+    bodies = replicas.published()
     assert [(b["first"], b["last"]) for b in bodies] == [(1, 2), (3, 4), (3, 4)]
     for body in bodies:
         scoring.follower.receive(body, first.read_wire)
     assert sorted(scoring.facts.projects) == ["A", "B"]
     assert scoring.ranking("2020Q3")["as_of"]["registry"] == 4
-    first.close()
-    second.close()
 
 
 def test_a_scoring_replica_answers_with_what_another_replica_applied(tmp_path):
