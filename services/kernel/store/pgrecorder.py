@@ -1,8 +1,8 @@
 """The PostgreSQL recorder the services use: the library's, with each save one statement.
 
-The library saves in a pipelined transaction of six statements (begin, the upstream's position,
-`SET LOCAL lock_timeout`, the table lock that keeps notification ids in commit order, the
-notify, the insert, commit), each of which psycopg sends, syncs and reads back in Python. Here
+The library saves in a pipelined transaction (begin, the upstream's position, `SET LOCAL
+lock_timeout`, the table lock that keeps notification ids in commit order, the notify, the
+insert, commit), each statement of which psycopg sends, syncs and reads back in Python. Here
 a save is one call of a function made with the tables (`RECORD_FUNCTION`), which does the same
 in the same order inside the one transaction the statement is: a consumer's message with its
 position cost 1.07 ms of the service's CPU before and 0.73 after, a call of ten reports 4.7 and
