@@ -314,7 +314,7 @@ def baseline_batched_saves(dbname: str, total: int) -> float:
     return (total // BATCH) * BATCH / elapsed
 
 
-def against_earlier(library: float, where: str) -> dict:
+def against_earlier(rate: float, library: float, where: str) -> dict:
     """With BENCH_AB_TREE (a checkout of an earlier commit, bench/ab.py): the single figure's
     baseline and ratio are the interleaved A/B's, as issue 19 asks; the library's stays
     beside it."""
@@ -329,6 +329,7 @@ def against_earlier(library: float, where: str) -> dict:
         "ab_rounds": ab["rounds"],
         "ab_current_median": ab["current"],
         "baseline_library_batched_save_per_s": round(library, 1),
+        "ratio_to_library": round(rate / library, 4),
         "detail": f"{SINGLE_REPORTS} reports, one per gRPC call, from {SINGLE_SENDERS} senders "
         f"of the 市州 and {SINGLE_SENDERS // 3} of the office's checks; {where}; baseline and "
         f"ratio: commit {ab['commit']} and this one running side by side, {bench_ab.REPORTS} "
@@ -379,7 +380,7 @@ def run() -> list[dict]:
             f"concurrent senders of the 市州 (each sending the reports about its own projects "
             f"and leaders in order) and {SINGLE_SENDERS // 3} of the office's checks, until "
             f"the last was answered; {where}; baseline: {base}",
-            **against_earlier(baseline, where),
+            **against_earlier(single["rate"], baseline, where),
         },
         {
             "name": "ingest_to_ranking_p99_ms",
