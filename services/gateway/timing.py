@@ -50,14 +50,24 @@ class CallTiming(grpc.ServerInterceptor):
 
 class UnknownMethods(grpc.ServerInterceptor):
     """A method the gateway does not serve is answered UNIMPLEMENTED and counted under one
-    label, so no caller can add series to the metrics by inventing names."""
+    label, so no caller can add series to the metrics by inventing names.
+
+    The first of the interceptors: it keeps the handler the others built for each method it
+    serves (they wrap a method's handler alike for every call), so a call does not build it
+    again. Only served methods are kept: invented names add nothing."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._served: dict[str, Any] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        method = handler_call_details.method
+        handler = self._served.get(method)
+        if handler is not None:
+            return handler
         handler = continuation(handler_call_details)
         if handler is not None:
+            self._served[method] = handler
             return handler
         unknown = UnknownMethod(handler_call_details.method)
 
