@@ -50,7 +50,7 @@ class TrackingService(
     def caught_up(self, after: Mapping[str, int]) -> None:
         """Read-your-writes: the gateway names registry's position after the part of a batch
         registry applied; the view is brought at least that far (a gap pull) before judging."""
-        if after.get("registry", 0) > self.app.follower.position("registry"):
+        if after.get("registry", 0) > self.app.follower.at_least("registry"):
             self._heard()
 
     def judged(self, run: list[Report], judge: entrypoints.Judge) -> list[dict]:

@@ -9,7 +9,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
 
-from services.kernel.store.environment import ServiceApplication, store_env
+from services.kernel.store.environment import Reached, ServiceApplication, store_env
 from services.kernel.store.pgrecorder import ArrayInsertProcessRecorder
 
 
@@ -122,3 +122,43 @@ def test_a_store_made_before_the_recording_function_is_still_saved_to(recorder, 
     assert ids == [1, 2, 3, 4]
     assert recorder.max_tracking_id("registry") == 3
     assert "has no recording function" in caplog.text
+
+
+def test_a_consumers_position_is_stored_only_if_it_moves_on_from_the_stored_one(recorder):
+    """A consumer's save names the stored position it moves on from (`Reached`): a replica
+    that did not hear of another's save is refused, with nothing of its save stored."""
+    assert recorder.checks_moves
+    recorder.insert_events(events(1), tracking=Reached("registry", 4, 0))
+
+    late = events(2)
+    for moved_from in (0, 2, 9):  # a replica that read 0, or 2, or one that is confused
+        with pytest.raises(IntegrityError):
+            recorder.insert_events(late, tracking=Reached("registry", 9, moved_from))
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(late, tracking=Reached("registry", 4, 4))  # not moved on
+
+    assert recorder.max_tracking_id("registry") == 4
+    assert recorder.select_events(late[0].originator_id) == []
+    recorder.insert_events(late, tracking=Reached("registry", 9, 4))
+    assert recorder.max_tracking_id("registry") == 9
+    assert len(recorder.select_notifications(1, 100)) == 3
+
+
+def test_a_store_without_the_function_refuses_a_checked_move_until_its_consumer_reads_first(
+    recorder,
+):
+    """The library's statements cannot check a move: the first such save is refused (its
+    consumer reads the positions and sends it again) and the store says it checks no more."""
+    from psycopg import sql
+
+    function = f"zs_record_{recorder.events_table_name}"
+    with recorder.datastore.get_connection() as conn:
+        schema = recorder.datastore.schema
+        conn.execute(sql.SQL("DROP FUNCTION {}").format(sql.Identifier(schema, function)))
+
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(events(1), tracking=Reached("registry", 3, 0))
+    assert not recorder.checks_moves
+    assert recorder.max_notification_id() in (0, None)
+    recorder.insert_events(events(1), tracking=Reached("registry", 3, 0))
+    assert recorder.max_tracking_id("registry") == 3

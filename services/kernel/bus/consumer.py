@@ -5,6 +5,12 @@ transaction as the state it produced. A message wholly at or below the position 
 and changes nothing; a message that starts beyond the position makes the follower pull the
 missing range from the upstream (its `read_wire` RPC) first, so nothing is skipped.
 
+Where the store checks a position's move (PostgreSQL: each save names the stored position it
+moves on from, `Reached`), the follower keeps the positions it read or saved and does not read
+them again before each message: should another replica have moved one meanwhile (a standby, or
+the replica that was the active consumer before), the save is refused, and the follower reads
+the positions, rebuilds what it keeps in memory and applies the message again from there.
+
 An application that consumes owns a `Follower`, giving it what to do with the events
 (`process`), which ones matter (`wants`), and how its in-memory state is brought up to date
 (`rebuild`, `update`).
@@ -16,9 +22,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
-from services.kernel.store.environment import ServiceApplication
+from services.kernel.store.environment import Reached, ServiceApplication
 
 # pull(start, stop) -> a wire message covering start..stop (or start.. when stop is None), or
 # None when the upstream has nothing from start on.
@@ -46,13 +52,14 @@ class Follower:
       it wants is passed over without a write: its range is remembered in memory only, and
       after a restart pulled again and passed over again.
     - `reflects`: the upstreams whose positions the application's in-memory state reflects
-      (scoring's facts). Before that state is used, the stored positions are compared with the
-      ones it reflects, and a difference (another replica applied something: a standby, or a
-      replica answering queries) calls `rebuild`, as does a failed save (it may have committed
-      before the connection broke).
+      (scoring's facts). Before a query uses that state (`up_to_date`), and before a message
+      is applied where the store does not check moves, the stored positions are compared with
+      the ones it reflects, and a difference (another replica applied something: a standby, or
+      a replica answering queries) calls `rebuild`, as does a failed or refused save (it may
+      have committed before the connection broke).
     - `rebuild`: rebuilds the in-memory state from the store.
-    - `update`: called before every use of the state (notify: folds in what other replicas
-      saved to its own log).
+    - `update`: called before the state is used or changed (notify: folds in what other
+      replicas saved to its own log); a message passed over does not call it.
     """
 
     def __init__(
@@ -71,11 +78,14 @@ class Follower:
         self.rebuild, self.update = rebuild, update
         # Read before the application loads its state: a write in between only costs a rebuild.
         self._reflected = self._stored_positions()
+        # The stored positions as last read or saved here (trusted where the store checks moves).
+        self._known: dict[str, int] = dict(self._reflected)
         # One message at a time: positions and in-memory state move together.
         self._receiving = threading.RLock()
         self.stale = False  # a save failed: rebuild before the state is used again
         # Per upstream: the end of the last message passed over, in memory only (`wants`).
         self._passed: dict[str, int] = {}
+        self._updated = False  # `update` was called for the message being received
 
     @contextmanager
     def up_to_date(self) -> Iterator[None]:
@@ -88,7 +98,9 @@ class Follower:
         """Bring the in-memory state up to date with the store; call with the lock held. The
         stored positions of the upstreams it reflects, as read for it."""
         self.update()
+        self._updated = True
         stored = self._stored_positions()
+        self._known.update(stored)
         if self.stale or stored != self._reflected:
             self.rebuild()
             self.stale = False
@@ -100,25 +112,58 @@ class Follower:
 
     def position(self, upstream: str, stored: Mapping[str, int] | None = None) -> int:
         """How far the upstream's log is applied (or passed over); `stored`: its stored
-        position when just read."""
+        position when just read (or known, where the store checks moves: `_trusted`)."""
         if stored is None or upstream not in stored:
             stored = self.app.positions([upstream])
+            self._known.update(stored)
         return max(stored[upstream], self._passed.get(upstream, 0))
+
+    def at_least(self, upstream: str) -> int:
+        """A position the upstream's log is applied (or passed over) to at least, without
+        reading the store once one was read or saved here: positions only move on."""
+        if upstream not in self._known:
+            return self.position(upstream)
+        return max(self._known[upstream], self._passed.get(upstream, 0))
 
     def receive(self, body: Mapping, pull: Pull) -> None:
         """Apply a wire message from `body["service"]`, pulling any gap before it first."""
         upstream = body["service"]
         with self._receiving:
-            position = self.position(upstream, self.ensure_current())
-            if body["last"] <= position:
+            self._updated = False  # `update` is called before anything is applied
+            if not self._trusted(upstream):
+                self._receive(upstream, body, pull, self.ensure_current())
                 return
-            while body["first"] > position + 1:
-                gap = pull(position + 1, body["first"] - 1)
-                if gap is None:
-                    break
-                self._apply(upstream, gap, position)
-                position = max(position, gap["last"])
-            self._apply(upstream, body, position)
+            try:
+                self._receive(upstream, body, pull, self._known)
+            except IntegrityError:
+                # Refused: another replica moved a position since it was read here. Read the
+                # positions (and rebuild, `stale`), then apply from where the store is.
+                self._receive(upstream, body, pull, self.ensure_current())
+
+    def _trusted(self, upstream: str) -> bool:
+        """Whether the positions known here may stand for the stored ones: a save refuses a
+        move from any other (`Reached`), and none failed since they were read."""
+        known = self._known
+        return (
+            not self.stale
+            and upstream in known
+            and all(u in known for u in self.reflects)
+            and self.app.checks_moves
+        )
+
+    def _receive(
+        self, upstream: str, body: Mapping, pull: Pull, stored: Mapping[str, int]
+    ) -> None:
+        position = self.position(upstream, stored)
+        if body["last"] <= position:
+            return
+        while body["first"] > position + 1:
+            gap = pull(position + 1, body["first"] - 1)
+            if gap is None:
+                break
+            self._apply(upstream, gap, position)
+            position = max(position, gap["last"])
+        self._apply(upstream, body, position)
 
     def catch_up(self, upstream: str, pull: Pull) -> int:
         """Pull everything the upstream has beyond our position (at start, and periodically,
@@ -145,10 +190,15 @@ class Follower:
         if not any(self.wants(upstream, e) for e in events):
             self._passed[upstream] = body["last"]
             return
+        if not self._updated:
+            self.update()
+            self._updated = True
+        moved_from = self._known.get(upstream, 0)
         try:
-            self.process(upstream, events, Tracking(upstream, body["last"]))
+            self.process(upstream, events, Reached(upstream, body["last"], moved_from))
         except Exception:
             self.stale = True
             raise
+        self._known[upstream] = body["last"]
         if upstream in self._reflected:
             self._reflected[upstream] = body["last"]

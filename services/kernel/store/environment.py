@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,15 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
+@dataclass(frozen=True)
+class Reached(Tracking):
+    """A consumer's position in an upstream's log with the stored one it moves on from. A
+    store that `checks_moves` (PostgreSQL's, pgrecorder.py) refuses the save, as IntegrityError,
+    when another replica moved the position meanwhile; others take it as a plain Tracking."""
+
+    moved_from: int
+
+
 class ServiceApplication(Application):
     """An eventsourcing Application with a process recorder (a save may carry an upstream's
     position: `record_tracked`), hash-chained stored events (services/kernel/store/chain.py)
@@ -148,6 +158,11 @@ class ServiceApplication(Application):
     def process_recorder(self) -> ProcessRecorder:
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder
+
+    @property
+    def checks_moves(self) -> bool:
+        """Whether a save refuses a `Reached` that does not move on from the stored position."""
+        return bool(getattr(self.process_recorder, "checks_moves", False))
 
     def positions(self, upstreams: Sequence[str]) -> dict[str, int]:
         """The position reached in each upstream's log (0: none yet), in one round trip where
