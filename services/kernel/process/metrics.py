@@ -5,6 +5,7 @@ deploy/README.md)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -52,10 +53,14 @@ class Metrics:
 
     def record_outcomes(self, outcomes: Iterable[Mapping], reports: Iterable[Any] = ()) -> None:
         """Count each outcome; log the ones that were not accepted, with their event."""
+        statuses = Tally(outcome.get("status", "unknown") for outcome in outcomes)
+        for status, count in statuses.items():
+            self.events.labels(self.service, status).inc(count)
+        if not statuses.keys() & {"rejected", "conflict"}:
+            return
         by_id = {str(r.get("event_id")): r for r in reports if isinstance(r, Mapping)}
         for outcome in outcomes:
             status = outcome.get("status", "unknown")
-            self.events.labels(self.service, status).inc()
             if status in ("rejected", "conflict"):
                 event_id = outcome.get("event_id")
                 report = by_id.get(str(event_id), {"event_id": event_id})
