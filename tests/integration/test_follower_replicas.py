@@ -68,6 +68,28 @@ def test_the_replica_consuming_alone_reads_its_position_once(env):
     assert consumer.reads == 1  # its first message: the position was not known yet
 
 
+def test_a_position_read_late_does_not_send_the_next_save_back(env):
+    """A read of the position made without the follower's lock (a query's read-your-writes
+    check) was answered before a save moved the position on, and lands after it."""
+    registry = RegistryApplication(store_env("registry", env))
+    consumer = Consumer(env)
+    registry.ingest([validate_report(proposal("A", "420111"))])
+    consumer.follower.receive(registry.read_wire(1), registry.read_wire)  # 1..2
+    registry.ingest([validate_report(proposal("B", "420602"))])
+    consumer.follower.receive(registry.read_wire(3), registry.read_wire)  # 3..4
+    read = consumer.app.positions
+    consumer.app.positions = lambda names: {"registry": 2}  # type: ignore[method-assign]
+    assert consumer.follower.position("registry") == 2  # as the late answer said
+    consumer.app.positions = read  # type: ignore[method-assign]
+    reads = consumer.reads
+
+    registry.ingest([validate_report(proposal("C", "420502"))])
+    consumer.follower.receive(registry.read_wire(5), registry.read_wire)  # 5..6
+
+    assert consumer.applied() == [1, 3, 5]
+    assert consumer.reads == reads  # its save moved on from 4 and was taken: nothing reread
+
+
 def test_a_replica_taking_over_applies_nothing_the_other_applied_and_everything_after(env):
     registry = RegistryApplication(store_env("registry", env))
     first, second = Consumer(env), Consumer(env)

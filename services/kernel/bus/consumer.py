@@ -100,7 +100,7 @@ class Follower:
         self.update()
         self._updated = True
         stored = self._stored_positions()
-        self._known.update(stored)
+        self._learn(stored)
         if self.stale or stored != self._reflected:
             self.rebuild()
             self.stale = False
@@ -115,8 +115,18 @@ class Follower:
         position when just read (or known, where the store checks moves: `_trusted`)."""
         if stored is None or upstream not in stored:
             stored = self.app.positions([upstream])
-            self._known.update(stored)
+            self._learn(stored)
         return max(stored[upstream], self._passed.get(upstream, 0))
+
+    def _learn(self, stored: Mapping[str, int]) -> None:
+        """Keep positions just read, where they are further on than those known here. A read
+        made without the lock (`position`, `at_least`) may be answered before a save here
+        moved the position on and land after it: stored positions only move on, so the
+        furthest seen is the store's, and the next save names it (`Reached`)."""
+        known = self._known
+        for upstream, position in stored.items():
+            if position > known.get(upstream, -1):
+                known[upstream] = position
 
     def at_least(self, upstream: str) -> int:
         """A position the upstream's log is applied (or passed over) to at least, without
