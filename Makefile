@@ -32,6 +32,7 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check services zhaoshang tools tests bench
+	$(VENV)/bin/ruff format --check services zhaoshang tools tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 

@@ -74,9 +74,7 @@ def describe(letter) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zhaoshang.deadletters", description=__doc__)
-    parser.add_argument(
-        "action", nargs="?", choices=("count", "show", "replay"), default="count"
-    )
+    parser.add_argument("action", nargs="?", choices=("count", "show", "replay"), default="count")
     parser.add_argument("--queue", action="append", choices=QUEUES, help="default: all")
     args = parser.parse_args(argv)
     amqp_uri = os.environ.get("AMQP_URI", "amqp://guest:guest@localhost:5672/")

@@ -76,7 +76,7 @@ async def circular_download(request: Request) -> Response:
         console.accounts.record, session.username, session.unit, "export", f"circular:{quarter}"
     )
     disposition = (
-        f"attachment; filename=\"circular-{quarter}.docx\"; "
+        f'attachment; filename="circular-{quarter}.docx"; '
         f"filename*=UTF-8''{quote(document['filename'])}"
     )
     headers = {"Content-Disposition": disposition, "X-Content-SHA256": document["sha256"]}

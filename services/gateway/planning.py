@@ -53,9 +53,7 @@ def plan(reports: Sequence[tuple[int, Report]]) -> list[Run]:
         subjects_by_event[str(report.event_id)] = subject
         owner = OWNER[report.type]
         earliest = last_run_of.get(subject, 0)
-        index = next(
-            (i for i in range(earliest, len(runs)) if runs[i].owner == owner), len(runs)
-        )
+        index = next((i for i in range(earliest, len(runs)) if runs[i].owner == owner), len(runs))
         if index == len(runs):
             runs.append(Run(owner))
         runs[index].positions.append(position)

@@ -199,9 +199,7 @@ class NotifyApplication(ServiceApplication):
             "sha256": rendered.attachment.sha256,
         }
         commitments = published.get("open_commitments") or []
-        notices = self.addressing.publication_notices(
-            ranking, day, attachment, commitments, heads
-        )
+        notices = self.addressing.publication_notices(ranking, day, attachment, commitments, heads)
         return [written, *notices]
 
     def _answer_rewards(self, wire: Mapping) -> list[Aggregate]:

@@ -151,9 +151,7 @@ def render_html(
     rows = table_rows(ranking)
     text = sections(ranking)
     tiers_heading, heads_number = last_sections(ranking)
-    tiers = (
-        f"<h2>{tiers_heading}</h2><p>{escape(tiers_text(ranking))}</p>" if tiers_heading else ""
-    )
+    tiers = f"<h2>{tiers_heading}</h2><p>{escape(tiers_text(ranking))}</p>" if tiers_heading else ""
     head = "".join(f"<th>{escape(c)}</th>" for c in rows[0])
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
     chart = base64.b64encode(chart_png).decode("ascii")

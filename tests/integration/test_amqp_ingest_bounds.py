@@ -157,9 +157,7 @@ def test_a_reply_to_naming_another_queue_is_not_processed_and_nothing_is_sent_th
     assert "reply_to_own_queue" in line and "scoring.registry" in line
 
 
-def test_a_message_a_service_fails_on_every_time_is_dead_lettered_with_its_error(
-    amqp_uri, gateway
-):
+def test_a_message_a_service_fails_on_every_time_is_dead_lettered_with_its_error(amqp_uri, gateway):
     ingestor = Recording()
     gateway(ingestor)
     with sending(amqp_uri) as sender:
@@ -276,9 +274,7 @@ def test_a_broker_that_ran_an_earlier_release_has_its_classic_queue_drained_then
     assert "18 bytes" in line
 
 
-def test_a_message_the_classic_queue_hands_out_again_is_dead_lettered_not_tried(
-    amqp_uri, gateway
-):
+def test_a_message_the_classic_queue_hands_out_again_is_dead_lettered_not_tried(amqp_uri, gateway):
     """The classic queue cannot count: a gateway may have died on it, so it gets no more
     tries, and the sender is told to send it again."""
     declare_as_the_earlier_release_did(amqp_uri)

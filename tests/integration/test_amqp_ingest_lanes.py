@@ -79,9 +79,7 @@ def test_a_message_given_up_on_in_a_lane_is_dead_lettered_with_the_others(amqp_u
     assert "gateway.amqp_ingest" in line
 
 
-def test_a_message_from_a_source_without_a_lane_is_served_from_the_shared_queue(
-    amqp_uri, gateway
-):
+def test_a_message_from_a_source_without_a_lane_is_served_from_the_shared_queue(amqp_uri, gateway):
     ingestor = Recording()
     gateway(ingestor, lanes=["pref:420100"])
     assert send(amqp_uri, "pref:420500", [batch("no-lane-1")]) == 0

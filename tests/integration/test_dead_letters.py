@@ -95,8 +95,15 @@ def test_a_service_dead_letters_a_message_it_keeps_failing_on_with_its_error(amq
         declare_dead_letter_queue(connection, queue.name)
         queue(connection.channel()).declare()
     service = subprocess.Popen(
-        [sys.executable, "-m", "nameko", "run", "--broker", amqp_uri,
-         "tests.integration.failing_service"],
+        [
+            sys.executable,
+            "-m",
+            "nameko",
+            "run",
+            "--broker",
+            amqp_uri,
+            "tests.integration.failing_service",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -104,7 +111,10 @@ def test_a_service_dead_letters_a_message_it_keeps_failing_on_with_its_error(amq
         body = json.dumps({"service": "registry", "first": 7, "last": 9, "events": []})
         with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
             Producer(connection.channel()).publish(
-                body, exchange=events_exchange, routing_key="registry", delivery_mode=2,
+                body,
+                exchange=events_exchange,
+                routing_key="registry",
+                delivery_mode=2,
                 content_type="application/json",
             )
         deadline = time.monotonic() + 30

@@ -41,9 +41,7 @@ def proposal(code: str, region: str = "420111") -> dict:
     }
 
 
-def test_the_relay_publishes_each_stored_event_once_with_its_notification_range(
-    tmp_path, amqp_uri
-):
+def test_the_relay_publishes_each_stored_event_once_with_its_notification_range(tmp_path, amqp_uri):
     registry = RegistryApplication(store_env("registry", {"ZHAOSHANG_VAR": str(tmp_path)}))
     outcomes = registry.ingest([validate_report(proposal(f"P{i}")) for i in range(3)])
     assert {o["status"] for o in outcomes} == {"accepted"}

@@ -59,8 +59,9 @@ class Ingestor:
         self.calls += 1
         if self.failures:
             raise self.failures.pop(0)
-        return [{"event_id": e.get("event_id"), "status": "accepted", "errors": []}
-                for e in raw_events]
+        return [
+            {"event_id": e.get("event_id"), "status": "accepted", "errors": []} for e in raw_events
+        ]
 
 
 def judge(ingestor: Ingestor, users: AmqpUsers | None = None, stopping: bool = False) -> Judge:
@@ -82,8 +83,16 @@ FAILED = ServiceFailed("服务 registry.ingest 出错", "service registry.ingest
 
 @pytest.mark.parametrize(
     "reply_to",
-    ["scoring.registry", "notify.scoring", "rpc-registry", "rpc.reply-standalone_rpc_proxy-1",
-     "amq.gen-", "amq.rabbitmq.reply-to", "amq.gen-abc/../scoring.registry", "gateway.sources"],
+    [
+        "scoring.registry",
+        "notify.scoring",
+        "rpc-registry",
+        "rpc.reply-standalone_rpc_proxy-1",
+        "amq.gen-",
+        "amq.rabbitmq.reply-to",
+        "amq.gen-abc/../scoring.registry",
+        "gateway.sources",
+    ],
 )
 def test_a_reply_to_that_is_not_the_senders_own_queue_is_dead_lettered_unprocessed(reply_to):
     ingestor = Ingestor()

@@ -161,9 +161,7 @@ class Follower:
             and self.app.checks_moves
         )
 
-    def _receive(
-        self, upstream: str, body: Mapping, pull: Pull, stored: Mapping[str, int]
-    ) -> None:
+    def _receive(self, upstream: str, body: Mapping, pull: Pull, stored: Mapping[str, int]) -> None:
         position = self.position(upstream, stored)
         if body["last"] <= position:
             return

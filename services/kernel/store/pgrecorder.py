@@ -153,9 +153,7 @@ class ArrayInsertProcessRecorder(PostgresProcessRecorder):
         return self._with_function
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _record(
-        self, stored_events: Sequence[StoredEvent], tracking: Tracking | None
-    ) -> list[int]:
+    def _record(self, stored_events: Sequence[StoredEvent], tracking: Tracking | None) -> list[int]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 self.record_statement,
