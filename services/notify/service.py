@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import logging
 
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.kernel.process import entrypoints
@@ -15,6 +14,7 @@ from services.kernel.process.nameko_support import (
     ApplicationProvider,
 )
 from services.kernel.process.observability import Observability
+from services.kernel.process.prompt import RpcProxy, rpc
 from services.notify.application import NotifyApplication
 from services.notify.bootstrap import build
 from services.notify.heads import StoreHeads

@@ -6,7 +6,6 @@ tracking, so they include every start accepted before them.
 
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.kernel.contract.wire import json_safe
@@ -16,6 +15,7 @@ from services.kernel.process.nameko_support import (
     ApplicationProvider,
 )
 from services.kernel.process.observability import Observability
+from services.kernel.process.prompt import RpcProxy, rpc
 from services.kernel.store.environment import store_env
 from services.registry.application import RegistryApplication
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.kernel.contract.errors import RuleBroken
@@ -19,6 +18,7 @@ from services.kernel.process.nameko_support import (
     ApplicationProvider,
 )
 from services.kernel.process.observability import Observability
+from services.kernel.process.prompt import RpcProxy, rpc
 from services.kernel.store.environment import store_env
 from services.scoring import whatif
 from services.scoring.application import OFFICIAL, Read, ScoringApplication

@@ -11,9 +11,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.kernel.ingest.reports import Batch
+from services.kernel.process.prompt import rpc
 from services.tracking.evidence import cited, cited_id
 from services.tracking.evidence_store import CHUNK_BYTES, SealFailed
 

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from eventsourcing.persistence import IntegrityError
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.kernel.contract.report import Report
@@ -20,6 +19,7 @@ from services.kernel.process.nameko_support import (
     pull_from,
 )
 from services.kernel.process.observability import Observability
+from services.kernel.process.prompt import RpcProxy, rpc
 from services.kernel.store.environment import store_env
 from services.tracking import evidence_rpc, registry_view, review
 from services.tracking.application import TrackingApplication

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.kernel.contract.report import Report
 from services.kernel.ingest import isolation
 from services.kernel.process.nameko_support import catch_up, consume, pull_from, upstream_queue
+from services.kernel.process.prompt import rpc
 from services.kernel.store.audit import verify_log
 from services.kernel.store.heads import NotFound, keeper
 

@@ -27,6 +27,7 @@ from services.kernel.bus.queues import (
     send_to_queue,
 )
 from services.kernel.bus.relay import OutboxRelay
+from services.kernel.process.prompt import PromptQueueConsumer
 from services.kernel.store.audit import CheckpointSealer
 from services.kernel.store.environment import ServiceApplication
 from services.kernel.store.heads import keeper
@@ -153,7 +154,10 @@ class UpstreamConsumer(Consumer):
     """nameko's queue consumer (a failed message is requeued), except on the last try the
     queue's delivery limit allows: then the message goes to its dead-letter queue from here,
     with the error that failed it (`x-error`, `x-failed-by`), and is acknowledged. (RabbitMQ
-    would dead-letter it on the next delivery anyway, but without saying why.)"""
+    would dead-letter it on the next delivery anyway, but without saying why.) Its consumer is
+    the RPC entrypoints' one that stops promptly (prompt.py)."""
+
+    queue_consumer = PromptQueueConsumer()
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         last_try = tries_of(message) > DELIVERY_LIMIT
