@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from nameko.containers import ServiceContainer
-from nameko.rpc import RPC_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TEMPLATE, RpcProxy, get_rpc_exchange
+from nameko.rpc import (
+    RPC_QUEUE_TEMPLATE,
+    RPC_REPLY_QUEUE_TEMPLATE,
+    Rpc,
+    RpcProxy,
+    get_rpc_exchange,
+)
 
 from services.gateway.amqp_queues import (
     INGEST_EXCHANGE,
@@ -200,7 +206,7 @@ def service_facts(name: str) -> tuple[tuple[str, ...], bool, set[str]]:
 
 def rpc_methods(name: str) -> set[str]:
     container = ServiceContainer(MODULES[name][1], {"AMQP_URI": "amqp://"})  # never started
-    return {f"{name}.{e.method_name}" for e in container.entrypoints if type(e).__name__ == "Rpc"}
+    return {f"{name}.{e.method_name}" for e in container.entrypoints if isinstance(e, Rpc)}
 
 
 def required_rights() -> dict[str, dict[str, set[str]]]:

@@ -25,20 +25,20 @@ class PromptQueueConsumer(QueueConsumer):
         return super().consume(limit, timeout, safety_interval, **kwargs)
 
 
-class _RpcConsumer(nameko_rpc.RpcConsumer):
+class RpcConsumer(nameko_rpc.RpcConsumer):
     queue_consumer = PromptQueueConsumer()
 
 
-class _Rpc(nameko_rpc.Rpc):
-    rpc_consumer = _RpcConsumer()
+class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = RpcConsumer()
 
 
-class _ReplyListener(nameko_rpc.ReplyListener):
+class ReplyListener(nameko_rpc.ReplyListener):
     queue_consumer = PromptQueueConsumer()
 
 
 class RpcProxy(nameko_rpc.RpcProxy):
-    rpc_reply_listener = _ReplyListener()
+    rpc_reply_listener = ReplyListener()
 
 
-rpc = _Rpc.decorator
+rpc = Rpc.decorator
