@@ -7,6 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -29,8 +30,8 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture
-def amqp_uri() -> Iterator[str]:
+@contextmanager
+def fresh_vhost() -> Iterator[str]:
     """A fresh vhost on the machine's RabbitMQ, removed afterwards: durable queues left by one
     system must never feed another."""
     vhost = f"zhaoshang-test-{uuid.uuid4().hex[:8]}"
@@ -38,6 +39,19 @@ def amqp_uri() -> Iterator[str]:
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     yield f"amqp://guest:guest@{RABBIT_HOST}/{vhost}"
     rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def amqp_uri() -> Iterator[str]:
+    with fresh_vhost() as uri:
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def amqp_uri_module() -> Iterator[str]:
+    """One vhost for a module's tests that share one running service."""
+    with fresh_vhost() as uri:
+        yield uri
 
 
 def _admin() -> psycopg.Connection:

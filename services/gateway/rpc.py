@@ -1,7 +1,8 @@
 """nameko RPC from the gateway's plain threads (no eventlet here: grpcio runs real threads).
 
-A `ClusterRpcProxy` owns a connection and a reply queue, which is expensive to set up and not
-safe to share between threads, so each thread keeps its own for as long as the process runs.
+A line to the services (rpc_line.py) owns a connection and a reply queue, which is expensive to
+set up and not safe to share between threads, so each thread keeps its own for as long as the
+process runs.
 Failures are turned into errors the entrypoints understand: the service could not be reached
 in time (`ServiceUnavailable`: worth retrying), it refused under a business rule
 (`ServiceRefused`: the caller's to fix), or it failed (`ServiceFailed`: a fault on our side).
@@ -13,13 +14,13 @@ import logging
 import threading
 from typing import Any, Protocol
 
+from amqp.exceptions import ChannelError
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
-from services.kernel.bus import broker
+from services.gateway.rpc_line import RpcLine
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +31,25 @@ class Rpc(Protocol):
     def call(self, service: str, method: str, **kwargs: Any) -> Any: ...
 
 
-# Connection trouble, and nameko's RuntimeError for a reply consumer whose connection dropped.
-_TRANSPORT_ERRORS = (OSError, AmqpConnectionError, OperationalError, RuntimeError)
+# Connection trouble, or a channel the broker closed.
+_TRANSPORT_ERRORS = (OSError, AmqpConnectionError, OperationalError, ChannelError)
 
 
 class NamekoRpc:
-    """One `ClusterRpcProxy` per calling thread, opened on first use, closed by `close()`."""
+    """One `RpcLine` per calling thread, opened on first use, closed by `close()`."""
 
     def __init__(self, amqp_uri: str, timeout: float):
-        self._config = broker.nameko_config({"AMQP_URI": broker.named_transport(amqp_uri)})
+        self._amqp_uri = amqp_uri
         self._timeout = timeout
         self._local = threading.local()
-        self._open: set[ClusterRpcProxy] = set()
+        self._open: set[RpcLine] = set()
         self._lock = threading.Lock()
         self._closed = False
 
     def call(self, service: str, method: str, **kwargs: Any) -> Any:
         name = f"{service}.{method}"
         try:
-            return getattr(getattr(self._cluster(), service), method)(**kwargs)
+            return self._line().call(service, method, kwargs)
         except RemoteError as error:
             if error.exc_type == "StoreUnavailable":
                 raise ServiceUnavailable(
@@ -74,7 +75,6 @@ class NamekoRpc:
                 name,
             ) from error
         except RpcTimeout as error:
-            self._discard()  # a late reply must not be mistaken for the next call's
             raise ServiceUnavailable(
                 f"服务 {name} 在 {self._timeout:g} 秒内未应答，请稍后重试",
                 f"service {name} did not answer within {self._timeout:g}s; retry later",
@@ -95,37 +95,33 @@ class NamekoRpc:
             ) from error
 
     def close(self) -> None:
-        """Close every thread's proxy; later calls are refused."""
+        """Close every thread's line; later calls are refused."""
         with self._lock:
             self._closed = True
-            proxies, self._open = self._open, set()
-        for proxy in proxies:
-            _stop(proxy)
+            lines, self._open = self._open, set()
+        for line in lines:
+            _close(line)
 
-    def _cluster(self) -> Any:
+    def _line(self) -> RpcLine:
         if self._closed:
             raise ServiceUnavailable("网关正在停止", "the gateway is shutting down")
-        cluster = getattr(self._local, "cluster", None)
-        if cluster is not None:
-            return cluster
-        proxy = ClusterRpcProxy(self._config, timeout=self._timeout)
-        cluster = proxy.start()
-        with self._lock:
-            self._open.add(proxy)
-        self._local.proxy, self._local.cluster = proxy, cluster
-        return cluster
+        line = getattr(self._local, "line", None)
+        if line is None:
+            line = self._local.line = RpcLine(self._amqp_uri, self._timeout)
+            with self._lock:
+                self._open.add(line)
+        return line
 
     def _discard(self) -> None:
-        proxy = getattr(self._local, "proxy", None)
-        self._local.proxy = self._local.cluster = None
-        if proxy is not None:
+        line, self._local.line = getattr(self._local, "line", None), None
+        if line is not None:
             with self._lock:
-                self._open.discard(proxy)
-            _stop(proxy)
+                self._open.discard(line)
+            _close(line)
 
 
-def _stop(proxy: ClusterRpcProxy) -> None:
+def _close(line: RpcLine) -> None:
     try:
-        proxy.stop()
+        line.close()
     except Exception:  # a dead connection cannot be closed cleanly; it is gone either way
-        log.debug("closing an RPC proxy failed", exc_info=True)
+        log.debug("closing an RPC line failed", exc_info=True)

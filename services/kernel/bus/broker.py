@@ -25,7 +25,6 @@ from kombu import Connection
 from services.kernel.contract.errors import SettingInvalid
 
 TLS_SCHEME = "amqps://"
-PLAIN_SCHEME = "amqp://"
 FILES = {"ca_certs": "AMQP_SSL_CA", "certfile": "AMQP_SSL_CERT", "keyfile": "AMQP_SSL_KEY"}
 
 
@@ -62,16 +61,6 @@ def tls_options(amqp_uri: str, environ: Mapping[str, str] = os.environ) -> dict[
         "tls_minimum_version": ssl.TLSVersion.TLSv1_2,
         **given,
     }
-
-
-def named_transport(amqp_uri: str) -> str:
-    """`amqp://` as `pyamqp://`, the same transport by its own name. Outside eventlet, kombu
-    tries to import librabbitmq for every `Connection` to an `amqp://` URI, a failed import
-    that searches sys.path each time; nameko's standalone RPC (the gateway's) makes one per
-    call. `amqps://` names its transport already."""
-    if amqp_uri[: len(PLAIN_SCHEME)].lower() == PLAIN_SCHEME:
-        return "pyamqp://" + amqp_uri[len(PLAIN_SCHEME) :]
-    return amqp_uri
 
 
 def connection(amqp_uri: str, **options: Any) -> Connection:

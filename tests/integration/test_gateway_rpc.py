@@ -1,0 +1,104 @@
+"""The gateway's RPC to the nameko services (services/gateway/rpc.py, rpc_line.py) against the
+machine's RabbitMQ and a real service under `nameko run`: each call gets its own answer, and
+each way a call can go wrong comes back as the error the gateway answers its callers with."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
+from services.gateway.rpc import NamekoRpc
+from tests.integration.test_observability import eventually
+
+pytestmark = pytest.mark.rabbit
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 1.0  # the gateway's RPC_TIMEOUT here: the service's `echo(after=...)` outlasts it
+
+
+@pytest.fixture(scope="module")
+def answering(amqp_uri_module: str, tmp_path_factory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("answering") / "answering.log"
+    env = {**os.environ, "AMQP_URI": amqp_uri_module}
+    command = [sys.executable, "-m", "nameko", "run", "--config", "nameko.yaml"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "tests.integration.answering_service"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    probe = NamekoRpc(amqp_uri_module, timeout=5)
+
+    def up() -> bool:
+        """the answering service consumes its RPC queue"""
+        try:
+            return probe.call("answering", "echo", value=1) == 1
+        except ServiceUnavailable:
+            return False
+
+    try:
+        eventually(up)
+        yield amqp_uri_module
+    finally:
+        probe.close()
+        process.terminate()
+        process.wait(15)
+
+
+@pytest.fixture
+def rpc(answering: str) -> Iterator[NamekoRpc]:
+    rpc = NamekoRpc(answering, timeout=TIMEOUT)
+    yield rpc
+    rpc.close()
+
+
+def test_each_call_gets_its_own_answer_from_many_threads(rpc):
+    values = [{"n": n, "text": f"第{n}号项目", "amount": "12.50"} for n in range(200)]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda value: rpc.call("answering", "echo", value=value), values))
+    assert answers == values
+
+
+def test_a_late_answer_is_never_taken_for_the_next_calls(rpc):
+    with pytest.raises(ServiceUnavailable) as late:
+        rpc.call("answering", "echo", value="first", after=TIMEOUT * 1.5)
+    assert "did not answer within 1s" in late.value.message_en
+    # "first" is answered while this call waits for its own, later, answer.
+    assert rpc.call("answering", "echo", value="second", after=TIMEOUT * 0.9) == "second"
+    assert rpc.call("answering", "echo", value="third") == "third"
+
+
+def test_a_service_no_one_runs_is_unavailable_without_waiting_for_the_timeout(answering):
+    rpc = NamekoRpc(answering, timeout=600)  # a wait for the timeout would outlast the test run
+    try:
+        with pytest.raises(ServiceUnavailable) as unknown:
+            rpc.call("nobody", "echo", value=1)
+        assert unknown.value.message_en == "service nobody is not running; retry later"
+        assert unknown.value.message_zh == "服务 nobody 未运行，请稍后重试"
+        assert rpc.call("answering", "echo", value="after") == "after"  # the line still works
+    finally:
+        rpc.close()
+
+
+def test_a_refusal_and_a_failure_come_back_as_different_errors(rpc):
+    with pytest.raises(ServiceRefused) as refused:
+        rpc.call("answering", "refuse")
+    assert "no such quarter" in refused.value.message_en
+    with pytest.raises(ServiceFailed) as failed:
+        rpc.call("answering", "fail")
+    assert "ValueError a bug in the service" in failed.value.message_en
+
+
+def test_a_closed_client_refuses_calls(rpc):
+    rpc.close()
+    with pytest.raises(ServiceUnavailable) as closed:
+        rpc.call("answering", "echo", value=1)
+    assert closed.value.message_en == "the gateway is shutting down"
