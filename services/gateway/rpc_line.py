@@ -37,21 +37,29 @@ NO_ROUTE = 312  # AMQP's reply code for a mandatory message no queue took
 class RpcLine:
     def __init__(self, amqp_uri: str, timeout: float) -> None:
         self._timeout = timeout
-        self._connection = broker.connection(amqp_uri)
-        self._connection.connect()
-        self._channel = self._connection.connection.channel()
-        self._channel.events["basic_return"].add(self._on_return)
         self._awaited: str | None = None  # the correlation id of the call under way
         self._returned = False  # the broker returned that call's request: no one consumes it
         self._answer: dict | None = None
         self._reply_to = str(uuid.uuid4())
+        self._connection = broker.connection(amqp_uri)
+        self._connection.connect()
+        try:
+            self._channel = self._open_channel()
+        except BaseException:  # a refused declaration (the broker's rights) leaves no connection
+            self._connection.close()
+            raise
+
+    def _open_channel(self) -> Any:
+        channel = self._connection.connection.channel()
+        channel.events["basic_return"].add(self._on_return)
         queue = RPC_REPLY_QUEUE_TEMPLATE.format(REPLY_QUEUE_OWNER, self._reply_to)
-        self._channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
-        self._channel.queue_declare(
+        channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
+        channel.queue_declare(
             queue, durable=True, auto_delete=False, arguments={"x-expires": RPC_REPLY_QUEUE_TTL}
         )
-        self._channel.queue_bind(queue, RPC_EXCHANGE, self._reply_to)
-        self._channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
+        channel.queue_bind(queue, RPC_EXCHANGE, self._reply_to)
+        channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
+        return channel
 
     def call(self, service: str, method: str, kwargs: dict[str, Any]) -> Any:
         self._awaited, self._returned, self._answer = str(uuid.uuid4()), False, None

@@ -7,14 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
 from services.gateway.rpc import NamekoRpc
+from tests.conftest import RABBIT_HOST, rabbitmqctl
 from tests.integration.test_observability import eventually
 
 pytestmark = pytest.mark.rabbit
@@ -102,3 +105,34 @@ def test_a_closed_client_refuses_calls(rpc):
     with pytest.raises(ServiceUnavailable) as closed:
         rpc.call("answering", "echo", value=1)
     assert closed.value.message_en == "the gateway is shutting down"
+
+
+def test_a_gateway_without_the_rights_for_its_reply_queue_is_unavailable_and_keeps_no_connection(
+    answering,
+):
+    user, password = f"zs-norights-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    vhost = urlsplit(answering).path.lstrip("/")
+    rabbitmqctl("add_user", user, password)
+    try:
+        # it may publish and read, but not declare its reply queue
+        rabbitmqctl("set_permissions", "-p", vhost, user, "^$", ".*", ".*")
+        rpc = NamekoRpc(f"amqp://{user}:{password}@{RABBIT_HOST}/{vhost}", timeout=TIMEOUT)
+        for _ in range(3):
+            with pytest.raises(ServiceUnavailable) as refused:
+                rpc.call("answering", "echo", value=1)
+            assert "ACCESS_REFUSED" in refused.value.message_en
+        rpc.close()
+        eventually(lambda: user not in connected_users(), timeout=10)
+    finally:
+        rabbitmqctl("delete_user", user)
+
+
+def connected_users() -> str:
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "user"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return listed.stdout
