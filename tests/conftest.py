@@ -7,7 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 import pytest
@@ -36,9 +36,12 @@ def fresh_vhost() -> Iterator[str]:
     system must never feed another."""
     vhost = f"zhaoshang-test-{uuid.uuid4().hex[:8]}"
     rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@{RABBIT_HOST}/{vhost}"
-    rabbitmqctl("delete_vhost", vhost)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@{RABBIT_HOST}/{vhost}"
+    finally:  # a broker a fault test left stopped keeps the vhost: not the test's failure
+        with suppress(subprocess.CalledProcessError):
+            rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture
@@ -58,23 +61,31 @@ def _admin() -> psycopg.Connection:
     return psycopg.connect(dbname="postgres", autocommit=True, **PG)
 
 
-@pytest.fixture
-def postgres_env() -> Iterator[dict[str, str]]:
+@contextmanager
+def fresh_database() -> Iterator[dict[str, str]]:
     """Environment for a fresh PostgreSQL database, dropped afterwards."""
     name = f"zhaoshang_test_{uuid.uuid4().hex[:8]}"
     with _admin() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": name,
-        "POSTGRES_HOST": PG["host"],
-        "POSTGRES_PORT": PG["port"],
-        "POSTGRES_USER": PG["user"],
-        "POSTGRES_PASSWORD": "",
-        **PG_TLS,
-    }
-    with _admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        yield {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": name,
+            "POSTGRES_HOST": PG["host"],
+            "POSTGRES_PORT": PG["port"],
+            "POSTGRES_USER": PG["user"],
+            "POSTGRES_PASSWORD": "",
+            **PG_TLS,
+        }
+    finally:
+        with _admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_env() -> Iterator[dict[str, str]]:
+    with fresh_database() as env:
+        yield env
 
 
 @pytest.fixture

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
-from tests.conftest import PG, RABBIT_HOST, rabbitmqctl
+from tests.conftest import fresh_database, fresh_vhost
 from tests.e2e.conftest import RunningSystem, free_port
 from tests.e2e.credentials import new_user_prefix
 from tools.run import Supervisor, wait_for_gateway
@@ -31,54 +27,34 @@ def running_system(
 ) -> Iterator[RunningSystem]:
     """The whole system as `make run` starts it, in its own vhost (and PostgreSQL database);
     `settings` are environment variables set for every process (e.g. a gateway's limit)."""
-    vhost = f"zhaoshang-test-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    database = f"zhaoshang_test_{uuid.uuid4().hex[:8]}" if store == "postgres" else None
-    store_env: dict[str, str] = {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "ZHAOSHANG_VAR": str(tmp_path / "var"),
-    }
-    if database is not None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        store_env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": database,
-            "POSTGRES_HOST": PG["host"],
-            "POSTGRES_PORT": PG["port"],
-            "POSTGRES_USER": PG["user"],
-            "POSTGRES_PASSWORD": "",
+    with contextlib.ExitStack() as resources:
+        store_env = (
+            resources.enter_context(fresh_database())
+            if store == "postgres"
+            else {"PERSISTENCE_MODULE": "eventsourcing.sqlite"}
+        )
+        env = {
+            **os.environ,
+            **store_env,
             "ZHAOSHANG_VAR": str(tmp_path / "var"),
+            "AMQP_URI": resources.enter_context(fresh_vhost()),
+            "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
+            "GATEWAY_AMQP_USER_PREFIX": new_user_prefix(),
+            "METRICS_PORT": "0",  # probes on any free port: other systems may run beside it
+            **settings,
         }
-    env = {
-        **os.environ,
-        **store_env,
-        "AMQP_URI": f"amqp://guest:guest@{RABBIT_HOST}/{vhost}",
-        "GATEWAY_ADDRESS": f"127.0.0.1:{free_port()}",
-        "GATEWAY_AMQP_USER_PREFIX": new_user_prefix(),
-        "METRICS_PORT": "0",  # probes on any free port: other systems may run beside this one
-        **settings,
-    }
-    env.pop("GATEWAY_KEYS_FILE", None)
-    supervisor = Supervisor(env)
-    supervisor.start_all()
-    running: RunningSystem | None = None
-    try:
-        wait_for_gateway(env["GATEWAY_ADDRESS"], supervisor)
-        running = RunningSystem(env, supervisor)
-        yield running
-    finally:
-        if running is not None:
-            running.delete_rabbit_users()
-        supervisor.stop_all()
-        with contextlib.suppress(subprocess.CalledProcessError):
-            rabbitmqctl("delete_vhost", vhost)
-        if database is not None:
-            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
-                )
+        env.pop("GATEWAY_KEYS_FILE", None)
+        supervisor = Supervisor(env)
+        supervisor.start_all()
+        running: RunningSystem | None = None
+        try:
+            wait_for_gateway(env["GATEWAY_ADDRESS"], supervisor)
+            running = RunningSystem(env, supervisor)
+            yield running
+        finally:
+            if running is not None:
+                running.delete_rabbit_users()
+            supervisor.stop_all()
 
 
 def unique(prefix: str) -> str:
