@@ -27,6 +27,7 @@ from services.kernel.bus.queues import (
     send_to_queue,
 )
 from services.kernel.bus.relay import OutboxRelay
+from services.kernel.cooperative import cooperative_database_waits
 from services.kernel.process.prompt import PromptQueueConsumer
 from services.kernel.store.audit import CheckpointSealer
 from services.kernel.store.environment import ServiceApplication
@@ -83,6 +84,7 @@ class ApplicationProvider(DependencyProvider):
                 for upstream in self.follows:
                     queue = upstream_queue(self.container.service_name, upstream)
                     declare_dead_letter_queue(connection, queue.name)
+        cooperative_database_waits()
         self.app = self.factory()
         if self.relay_as:
             self.relay = OutboxRelay(self.app, self.relay_as, self.container.config["AMQP_URI"])
