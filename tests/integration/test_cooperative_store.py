@@ -5,22 +5,18 @@ thread of the service, its RPC answers and the broker's heartbeats among them.""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from services.gateway.errors import ServiceUnavailable
 from services.gateway.rpc import NamekoRpc
 from tests.conftest import PG, fresh_database
+from tests.integration.nameko_run import serving
 from tests.integration.test_observability import eventually
 
 pytestmark = [pytest.mark.rabbit, pytest.mark.postgres]
-ROOT = Path(__file__).resolve().parents[2]
 QUERY_SECONDS = 5.0  # far longer than an answer to `ping` takes, however busy the machine
 
 
@@ -30,31 +26,13 @@ def querying(amqp_uri_module: str, tmp_path_factory) -> Iterator[tuple[str, str]
     log = tmp_path_factory.mktemp("querying") / "querying.log"
     with fresh_database() as store:
         env = {**os.environ, **store, "AMQP_URI": amqp_uri_module}
-        command = [sys.executable, "-m", "nameko", "run", "--config", "nameko.yaml"]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*command, "tests.integration.querying_service"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=out,
-            )
-        probe = NamekoRpc(amqp_uri_module, timeout=5)
-
-        def up() -> bool:
-            """the querying service consumes its RPC queue"""
-            try:
-                return probe.call("querying", "ping") == "pong"
-            except ServiceUnavailable:
-                return False
-
-        try:
-            eventually(up)
+        with serving(
+            "tests.integration.querying_service",
+            env,
+            log,
+            lambda rpc: rpc.call("querying", "ping") == "pong",
+        ):
             yield amqp_uri_module, store["POSTGRES_DBNAME"]
-        finally:
-            probe.close()
-            process.terminate()
-            process.wait(15)
 
 
 def sleeping_queries(dbname: str) -> int:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,10 +16,10 @@ import pytest
 from services.gateway.errors import ServiceFailed, ServiceRefused, ServiceUnavailable
 from services.gateway.rpc import NamekoRpc
 from tests.conftest import RABBIT_HOST, rabbitmqctl
+from tests.integration.nameko_run import serving
 from tests.integration.test_observability import eventually
 
 pytestmark = pytest.mark.rabbit
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 2.0  # the gateway's RPC_TIMEOUT here: the service's `echo(after=...)` outlasts it
 
 
@@ -29,31 +27,13 @@ TIMEOUT = 2.0  # the gateway's RPC_TIMEOUT here: the service's `echo(after=...)`
 def answering(amqp_uri_module: str, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("answering") / "answering.log"
     env = {**os.environ, "AMQP_URI": amqp_uri_module}
-    command = [sys.executable, "-m", "nameko", "run", "--config", "nameko.yaml"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "tests.integration.answering_service"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    probe = NamekoRpc(amqp_uri_module, timeout=5)
-
-    def up() -> bool:
-        """the answering service consumes its RPC queue"""
-        try:
-            return probe.call("answering", "echo", value=1) == 1
-        except ServiceUnavailable:
-            return False
-
-    try:
-        eventually(up)
+    with serving(
+        "tests.integration.answering_service",
+        env,
+        log,
+        lambda rpc: rpc.call("answering", "echo", value=1) == 1,
+    ):
         yield amqp_uri_module
-    finally:
-        probe.close()
-        process.terminate()
-        process.wait(15)
 
 
 @pytest.fixture
